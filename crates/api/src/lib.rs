@@ -1,0 +1,16 @@
+//! The HTTP api: REST endpoints, authentication, rate limits, admin, health, docs and
+//! metrics. The only crate that knows actix-web. Handlers are thin; the work happens in
+//! the `auth` and `admin` modules, which check permissions themselves.
+
+pub mod admin;
+pub mod auth;
+pub mod client;
+pub mod context;
+pub mod error;
+mod metrics;
+mod openapi;
+mod routes;
+mod startup;
+
+pub use context::AppContext;
+pub use startup::{Application, build_context};

@@ -1,0 +1,5 @@
+//! HTTP handlers: parse, call the library code, map the result. One file per group.
+
+pub mod admin;
+pub mod auth;
+pub mod system;

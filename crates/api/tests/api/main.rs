@@ -1,0 +1,11 @@
+//! Integration tests of the api: each test spawns the real application on port 0 with its
+//! own PostgreSQL database and its own Redis key prefix.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod admin;
+mod auth;
+mod errors;
+mod health;
+mod rate_limit;
+mod revocation;

@@ -1,0 +1,16 @@
+//! Configuration of every Mezzofy process.
+//!
+//! Layers, lowest first: built-in defaults (identical to `config/config.example.yaml`, a test
+//! keeps them in step), the YAML file (`MEZZOFY_CONFIG`, else `config/config.yaml` when it
+//! exists), then environment variables: the well-known names (`DATABASE_URL`, `REDIS_URL`,
+//! `JWT_SECRET`, `API_BIND`, `MEZZOFY_DATA_DIR`, `MEZZOFY_ENV`, ...) and, for any key,
+//! `MEZZOFY__SECTION__KEY`. Unknown keys and invalid values are errors that name the key.
+
+mod load;
+mod model;
+mod secret;
+pub mod telemetry;
+
+pub use load::{ConfigError, Sources, load, load_roles};
+pub use model::*;
+pub use secret::Secret;

@@ -1,0 +1,21 @@
+//! Database migrations (sea-orm-migration). One file per migration; migrations are additive
+//! and each has a `down`. Run them with `mezzofy migrate` (the api and worker refuse to start
+//! on a database that is behind).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_foundation;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_foundation::Migration)]
+    }
+}
+
+/// Names of all migrations, in order (used to detect a database that is behind).
+pub fn migration_names() -> Vec<String> {
+    Migrator::migrations().iter().map(|m| m.name().to_string()).collect()
+}
