@@ -34,6 +34,26 @@ pub async fn connect(url: &str, options: &PoolOptions) -> Result<DatabaseConnect
         .idle_timeout(Duration::from_secs(300))
         .sqlx_logging(false);
     let target = redact_url(url);
+    if let Some(addr) = tcp_target(url) {
+        // A quick probe turns "pool timed out" into the actual reason.
+        match tokio::time::timeout(options.connect_timeout, tokio::net::TcpStream::connect(&addr)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                let why = if e.kind() == std::io::ErrorKind::ConnectionRefused {
+                    "connection refused (is PostgreSQL running and listening there?)".to_string()
+                } else {
+                    e.to_string()
+                };
+                return Err(StoreError::Unreachable(format!("cannot connect to PostgreSQL at {target}: {why}")));
+            }
+            Err(_) => {
+                return Err(StoreError::Unreachable(format!(
+                    "cannot connect to PostgreSQL at {target}: no answer within {} s",
+                    options.connect_timeout.as_secs()
+                )));
+            }
+        }
+    }
     let db = Database::connect(opt)
         .await
         .map_err(|e| StoreError::Unreachable(format!("cannot connect to PostgreSQL at {target}: {}", describe(&e))))?;
@@ -50,6 +70,20 @@ fn describe(e: &sea_orm::DbErr) -> String {
     } else {
         s
     }
+}
+
+/// `host:port` of a TCP PostgreSQL URL (`None` for Unix sockets or unparseable URLs).
+fn tcp_target(url: &str) -> Option<String> {
+    let rest = &url[url.find("://")? + 3..];
+    let authority = rest.split(['/', '?']).next()?;
+    let hostport = authority.rsplit('@').next()?;
+    if hostport.is_empty() || hostport.starts_with('%') || url.contains("host=/") {
+        return None;
+    }
+    if hostport.starts_with('[') {
+        return Some(if hostport.contains("]:") { hostport.to_string() } else { format!("{hostport}:5432") });
+    }
+    Some(if hostport.contains(':') { hostport.to_string() } else { format!("{hostport}:5432") })
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user@host/db`.
@@ -111,9 +145,51 @@ mod tests {
     use super::*;
 
     #[test]
+    fn finds_tcp_targets() {
+        assert_eq!(tcp_target("postgres://u:p@db.example:6543/x").as_deref(), Some("db.example:6543"));
+        assert_eq!(tcp_target("postgresql://localhost/x?sslmode=require").as_deref(), Some("localhost:5432"));
+        assert_eq!(tcp_target("postgres://[::1]:5433/x").as_deref(), Some("[::1]:5433"));
+        assert_eq!(tcp_target("postgres:///x?host=/var/run/postgresql"), None);
+    }
+
+    #[test]
     fn redacts_passwords() {
         assert_eq!(redact_url("postgres://u:pw@h:5432/d"), "postgres://u@h:5432/d");
         assert_eq!(redact_url("postgres://h/d"), "postgres://h/d");
         assert_eq!(redact_url("redis://:pw@h:6379/0"), "redis://@h:6379/0");
+    }
+}
+
+/// Maintenance helpers for tools and tests that manage databases themselves (creating a
+/// database from a template, for example). Not used by the product's request paths.
+pub mod maintenance {
+    use std::time::Duration;
+
+    use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, Statement};
+
+    use crate::StoreError;
+
+    /// A pool of at most `max` connections, without the startup checks of [`crate::connect`].
+    pub async fn open(url: &str, max: u32) -> Result<DatabaseConnection, StoreError> {
+        let mut opt = ConnectOptions::new(url.to_string());
+        opt.max_connections(max).min_connections(1).sqlx_logging(false).connect_timeout(Duration::from_secs(10));
+        Ok(Database::connect(opt).await?)
+    }
+
+    /// Runs SQL that takes no parameters (DDL, `CREATE DATABASE`, ...).
+    pub async fn execute(db: &DatabaseConnection, sql: &str) -> Result<(), StoreError> {
+        db.execute_unprepared(sql).await?;
+        Ok(())
+    }
+
+    pub async fn database_exists(db: &DatabaseConnection, name: &str) -> Result<bool, StoreError> {
+        Ok(db
+            .query_one_raw(Statement::from_sql_and_values(
+                db.get_database_backend(),
+                "SELECT 1 AS one FROM pg_database WHERE datname = $1",
+                [name.into()],
+            ))
+            .await?
+            .is_some())
     }
 }

@@ -1,9 +1,9 @@
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 use settings::Settings;
+use store::DatabaseConnection;
 
 use crate::{TestDb, test_settings};
 

@@ -1,7 +1,8 @@
 use std::time::Duration;
 
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 use sha2::{Digest, Sha256};
+use store::DatabaseConnection;
+use store::maintenance;
 
 /// A throwaway database, created from a migrated template and dropped on `Drop`.
 pub struct TestDb {
@@ -21,25 +22,16 @@ fn with_db(url: &str, db: &str) -> String {
     }
 }
 
-async fn exec(conn: &DatabaseConnection, sql: &str) -> Result<(), sea_orm::DbErr> {
-    conn.execute_unprepared(sql).await.map(|_| ())
+async fn exec(conn: &DatabaseConnection, sql: &str) -> Result<(), store::StoreError> {
+    maintenance::execute(conn, sql).await
 }
 
 async fn exists(conn: &DatabaseConnection, name: &str) -> bool {
-    conn.query_one_raw(Statement::from_sql_and_values(
-        conn.get_database_backend(),
-        "SELECT 1 AS one FROM pg_database WHERE datname = $1",
-        [name.into()],
-    ))
-    .await
-    .expect("query pg_database")
-    .is_some()
+    maintenance::database_exists(conn, name).await.expect("query pg_database")
 }
 
 async fn single(url: &str) -> DatabaseConnection {
-    let mut opt = sea_orm::ConnectOptions::new(url.to_string());
-    opt.max_connections(1).min_connections(1).sqlx_logging(false).connect_timeout(Duration::from_secs(10));
-    Database::connect(opt).await.unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL at {url}: {e}"))
+    maintenance::open(url, 1).await.unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL at {url}: {e}"))
 }
 
 /// The template's name changes whenever the list of migrations changes.
@@ -100,9 +92,7 @@ impl TestDb {
 
     /// Opens a pool on this database.
     pub async fn connect(&self) -> DatabaseConnection {
-        let mut opt = sea_orm::ConnectOptions::new(self.url.clone());
-        opt.max_connections(5).sqlx_logging(false);
-        Database::connect(opt).await.expect("connect to test database")
+        maintenance::open(&self.url, 5).await.expect("connect to test database")
     }
 }
 
@@ -114,8 +104,8 @@ impl Drop for TestDb {
         let _ = std::thread::spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
             rt.block_on(async move {
-                if let Ok(admin) = Database::connect(admin_url).await {
-                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                if let Ok(admin) = maintenance::open(&admin_url, 1).await {
+                    let _ = maintenance::execute(&admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
                     let _ = admin.close().await;
                 }
             });

@@ -8,6 +8,7 @@
 
 mod app;
 mod db;
+pub mod process;
 mod redis_server;
 
 pub use app::{TestApp, TestUser, Tokens};

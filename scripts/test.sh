@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Runs every check CI runs: services up, formatting, clippy with -D warnings, the crate
+# dependency rules, the script syntax, and the whole test suite (real PostgreSQL and Redis).
+# Usage: ./scripts/test.sh [extra nextest arguments]
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+cd "$REPO_ROOT"
+start=$(date +%s)
+
+ensure_services
+ensure_rust
+if ! cargo nextest --version >/dev/null 2>&1; then
+    log "installing cargo-nextest"
+    cargo install cargo-nextest --locked
+fi
+
+log "cleaning up after earlier test runs"
+for db in $(psql_admin -d postgres -Atc "SELECT datname FROM pg_database WHERE datname LIKE 'mz\_t\_%' OR datname LIKE 'mz\_tplbuild\_%'"); do
+    # Without FORCE: a database another run is still using is left alone.
+    psql_admin -d postgres -c "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true
+done
+redis-cli -h 127.0.0.1 --scan --pattern 'mzt:*' | xargs -r -n 500 redis-cli -h 127.0.0.1 unlink >/dev/null
+
+log "checking scripts"
+for f in scripts/*.sh .ci/run; do bash -n "$f"; done
+if command -v shellcheck >/dev/null 2>&1; then shellcheck -x scripts/*.sh; fi
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+
+log "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+log "crate dependency rules"
+scripts/check-deps.sh
+
+log "tests"
+cargo nextest run --workspace --locked --no-fail-fast "$@"
+
+log "all checks passed in $(( $(date +%s) - start )) s"
