@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod email;
+pub mod jobs;
 pub mod org;
 pub mod password;
 pub mod principal;

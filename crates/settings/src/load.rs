@@ -282,6 +282,9 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
     range("worker.concurrency", s.worker.concurrency as u64, 1, 256)?;
     range("worker.heartbeat_secs", s.worker.heartbeat_secs, 1, 300)?;
     range("worker.shutdown_grace_secs", s.worker.shutdown_grace_secs, 1, 3600)?;
+    range("worker.sweep_interval_ms", s.worker.sweep_interval_ms, 50, 60_000)?;
+    range("worker.sweep_batch", s.worker.sweep_batch, 1, 5_000)?;
+    range("worker.repush_after_secs", s.worker.repush_after_secs, 1, 3600)?;
     range("scheduler.heartbeat_secs", s.scheduler.heartbeat_secs, 1, 300)?;
     if s.scheduler.timezone.is_empty() {
         return Err(key_err("scheduler.timezone", "must not be empty"));

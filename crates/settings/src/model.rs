@@ -225,17 +225,30 @@ impl Default for MetricsSettings {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WorkerSettings {
-    /// Jobs run at once per queue.
+    /// Jobs run at once per queue and priority lane (high, normal, low each get this many).
     pub concurrency: usize,
     /// Seconds between liveness reports.
     pub heartbeat_secs: u64,
     /// Seconds running jobs get to finish on SIGTERM.
     pub shutdown_grace_secs: u64,
+    /// Milliseconds between sweeper passes (push due jobs, recover silent workers' jobs).
+    pub sweep_interval_ms: u64,
+    /// Most jobs the sweeper pushes to Redis per pass.
+    pub sweep_batch: u64,
+    /// A pushed job still unclaimed after this many seconds is pushed again.
+    pub repush_after_secs: u64,
 }
 
 impl Default for WorkerSettings {
     fn default() -> Self {
-        Self { concurrency: 4, heartbeat_secs: 5, shutdown_grace_secs: 30 }
+        Self {
+            concurrency: 4,
+            heartbeat_secs: 5,
+            shutdown_grace_secs: 30,
+            sweep_interval_ms: 1000,
+            sweep_batch: 500,
+            repush_after_secs: 30,
+        }
     }
 }
 

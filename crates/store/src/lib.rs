@@ -3,8 +3,10 @@
 //! so they work inside a caller's transaction as well as on the pool.
 
 pub mod audit;
+pub mod effects;
 mod entities;
 mod error;
+pub mod jobs;
 pub mod tokens;
 pub mod users;
 

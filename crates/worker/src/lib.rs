@@ -1,15 +1,87 @@
-//! The worker process. Today it connects to PostgreSQL and Redis, checks the schema, reports
-//! liveness (visible in `GET /admin/health`) and shuts down cleanly on SIGTERM/SIGINT. The
-//! job system (queues, retries, dead letters) is not built yet; ARCHITECTURE.md says so.
+//! The worker process: consumes the job queues (apalis on Redis, wrapped so only ids travel
+//! there), runs each job with PostgreSQL as the truth (claim, lease, retries, dead letters,
+//! time limits, exactly-once effects), sweeps for work Redis lost, reports liveness, and on
+//! SIGTERM finishes or hands back what it runs.
+
+pub mod builtin;
+mod executor;
+pub mod runtime;
+pub mod sweeper;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
+pub use runtime::{EffectAttempt, JobContext, JobFailure, KindSpec, Outcome, Registry, Runtime};
 use settings::Settings;
+use tokio::sync::watch;
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Runs until `shutdown` resolves.
+/// A running worker (tests start several in one process).
+pub struct WorkerHandle {
+    pub name: String,
+    executors: executor::Executors,
+    sweeper: tokio::task::JoinHandle<()>,
+    presence: tokio::task::JoinHandle<()>,
+    stop: watch::Sender<bool>,
+    grace: Duration,
+}
+
+impl WorkerHandle {
+    /// Graceful stop: no new jobs, running ones finish within the grace period, the rest go
+    /// back to the queue for another worker.
+    pub async fn stop(self) {
+        self.executors.shutdown(self.grace).await;
+        let _ = self.stop.send(true);
+        let _ = self.sweeper.await;
+        let _ = self.presence.await;
+    }
+}
+
+/// Starts a worker with `registry` on already-open connections.
+pub fn start(settings: &Settings, db: store::DatabaseConnection, redis: kv::Redis, registry: Registry) -> WorkerHandle {
+    let info = kv::presence::ProcessInfo::this_process("worker", VERSION);
+    let heartbeat = Duration::from_secs(settings.worker.heartbeat_secs);
+    let (abort_tx, abort_rx) = watch::channel(false);
+    let runtime = Arc::new(Runtime {
+        db: db.clone(),
+        redis: redis.clone(),
+        registry,
+        name: Arc::from(info.name.as_str()),
+        heartbeat,
+        abort: abort_rx,
+    });
+    let executors = executor::start(runtime, settings.worker.concurrency, abort_tx);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let sweep = sweeper::SweepSettings {
+        interval: Duration::from_millis(settings.worker.sweep_interval_ms),
+        batch: settings.worker.sweep_batch,
+        repush_after: Duration::from_secs(settings.worker.repush_after_secs),
+        stale_after: runtime::stale_after(heartbeat),
+    };
+    let sweeper = tokio::spawn(sweeper::run(db, jobs::Transport::new(redis.clone()), sweep, stop_rx.clone()));
+    let name = info.name.clone();
+    let presence = {
+        let mut stop = stop_rx;
+        tokio::spawn(async move {
+            kv::presence::report_until(&redis, info, heartbeat, async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await;
+        })
+    };
+    WorkerHandle {
+        name,
+        executors,
+        sweeper,
+        presence,
+        stop: stop_tx,
+        grace: Duration::from_secs(settings.worker.shutdown_grace_secs),
+    }
+}
+
+/// The `mezzofy-worker` process: runs until `shutdown` resolves.
 pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let db = store::connect_configured(&settings.database).await?;
     let missing = store::missing_migrations(&db, &migrations::migration_names()).await?;
@@ -17,9 +89,10 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> anyh
         anyhow::bail!("the database is not migrated (first missing: {first}); run `mezzofy migrate`");
     }
     let redis = kv::Redis::connect_configured(&settings.redis).await?;
-    let info = kv::presence::ProcessInfo::this_process("worker", VERSION);
-    tracing::info!(name = %info.name, "mezzofy-worker ready (no job queues yet: liveness only)");
-    kv::presence::report_until(&redis, info, Duration::from_secs(settings.worker.heartbeat_secs), shutdown).await;
+    let handle = start(&settings, db.clone(), redis, builtin::registry());
+    tracing::info!(name = %handle.name, concurrency = settings.worker.concurrency, "mezzofy-worker ready");
+    shutdown.await;
+    handle.stop().await;
     db.close().await.ok();
     tracing::info!("mezzofy-worker stopped");
     Ok(())

@@ -1,0 +1,45 @@
+//! Workloads: each one sets up what it needs (usually the api via `testkit`), drives it
+//! with [`crate::load`] and returns `key=value` results.
+//!
+//! To add one: write `workloads/<name>.rs` with `pub async fn run(&Options) -> anyhow::Result<Outcome>`
+//! and list it in [`WORKLOADS`] and [`run`] (and in `bench/run.sh`'s usage and `bench/README.md`).
+
+pub mod http;
+
+use std::time::Duration;
+
+/// Command-line options shared by every workload.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Concurrent connections of the main measurements.
+    pub connections: usize,
+    /// Measured seconds per phase.
+    pub duration: Duration,
+    /// Unmeasured seconds before each phase.
+    pub warmup: Duration,
+}
+
+/// What a workload hands back: the result lines, in order, and how many requests had an
+/// unexpected outcome (any makes the run fail).
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub lines: Vec<(String, String)>,
+    pub errors: u64,
+}
+
+impl Outcome {
+    pub fn push(&mut self, key: &str, value: impl std::fmt::Display) {
+        self.lines.push((key.to_string(), value.to_string()));
+    }
+}
+
+/// Name and one-line description of every workload.
+pub const WORKLOADS: &[(&str, &str)] =
+    &[("http", "HTTP baseline (404, no IO) vs /health, /auth/me and /auth/login on one api worker")];
+
+pub async fn run(name: &str, options: &Options) -> anyhow::Result<Outcome> {
+    match name {
+        "http" => http::run(options).await,
+        other => anyhow::bail!("unknown workload `{other}`"),
+    }
+}

@@ -1,0 +1,90 @@
+//! Redis transport over apalis-redis, with the settings that avoid its known defects
+//! (see ARCHITECTURE.md): our own `ConnectionManager` (10 s timeout, reconnecting), a short
+//! heartbeat so an idle worker polls at least every second, orphan recovery after two missed
+//! beats, idempotent pushes, no Redis-side locking (O(backlog) per job), and a Redis backlog
+//! kept small because only due jobs are pushed and the sweeper pushes in bounded batches.
+
+use std::time::Duration;
+
+use apalis::prelude::TaskSink;
+use apalis_redis::{Config, RedisStorage};
+use domain::jobs::{Lane, Queue};
+use kv::Redis;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{Enqueued, JobError};
+
+/// What travels through Redis: the job's id, nothing else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRef {
+    pub id: Uuid,
+}
+
+/// The apalis queue of one lane of one queue.
+pub fn queue_name(prefix: &str, queue: Queue, lane: Lane) -> String {
+    format!("{prefix}jobs:{}:{}", queue.as_str(), lane.as_str())
+}
+
+/// Heartbeat of apalis workers: also the longest an idle worker waits before polling again.
+pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+
+/// apalis configuration for a lane.
+pub fn apalis_config(prefix: &str, queue: Queue, lane: Lane) -> Config {
+    Config::default()
+        .queue(queue_name(prefix, queue, lane))
+        .heartbeat_interval(POLL_INTERVAL)
+        .missed_heartbeats(20)
+        .batch_size(4)
+        .lock_tasks(false)
+        .persist_results(false)
+        .emit_events(false)
+        .idempotency_ttl(Some(Duration::from_secs(60)))
+}
+
+/// Pushes job ids to their lanes. Cheap to clone.
+#[derive(Clone)]
+pub struct Transport {
+    redis: Redis,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transport").finish_non_exhaustive()
+    }
+}
+
+impl Transport {
+    pub fn new(redis: Redis) -> Self {
+        Self { redis }
+    }
+
+    pub fn redis(&self) -> &Redis {
+        &self.redis
+    }
+
+    fn storage(&self, queue: Queue, lane: Lane) -> RedisStorage<JobRef> {
+        RedisStorage::new(self.redis.conn()).with_config(apalis_config(self.redis.prefix(), queue, lane))
+    }
+
+    /// Pushes one job id.
+    pub async fn push(&self, id: Uuid, queue: Queue, lane: Lane) -> Result<(), JobError> {
+        let mut storage = self.storage(queue, lane);
+        storage.push(JobRef { id }).await.map_err(|e| JobError::Transport(e.to_string()))
+    }
+
+    /// After commit: pushes the jobs that are due now and records the push. A failure is
+    /// logged, not returned: the job is committed and the sweeper will push it.
+    pub async fn dispatch(&self, db: &impl store::ConnectionTrait, jobs: &[Enqueued]) {
+        let mut pushed = Vec::with_capacity(jobs.len());
+        for j in jobs.iter().filter(|j| j.due_now) {
+            match self.push(j.id, j.queue, j.lane).await {
+                Ok(()) => pushed.push(j.id),
+                Err(e) => tracing::warn!(job = %j.id, error = %e, "push failed; the sweeper will push it"),
+            }
+        }
+        if let Err(e) = store::jobs::mark_pushed(db, &pushed).await {
+            tracing::warn!(error = %e, "could not record pushes; the sweeper may push again (harmless)");
+        }
+    }
+}
