@@ -21,6 +21,8 @@ pub struct AppContext {
     pub roles: Arc<RoleCatalog>,
     pub db: DatabaseConnection,
     pub redis: Redis,
+    /// Pushes job ids to Redis after commit.
+    pub transport: jobs::Transport,
     pub tokens: TokenCodec,
     pub hasher: Arc<PasswordHasher>,
     /// Bounds the password hashes computed at once (each is ~20 MiB and tens of ms of CPU).

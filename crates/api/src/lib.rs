@@ -7,6 +7,7 @@ pub mod auth;
 pub mod client;
 pub mod context;
 pub mod error;
+pub mod jobs;
 mod metrics;
 mod openapi;
 mod routes;

@@ -10,6 +10,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Sign in, token refresh and sign out"),
+        (name = "jobs", description = "Background job status"),
         (name = "admin", description = "Users, audit log and detailed health (role-restricted)"),
         (name = "system", description = "Health and metrics"),
     )

@@ -55,6 +55,7 @@ pub async fn build_context(settings: Settings, roles: RoleCatalog) -> anyhow::Re
         users: UserCache::new(Duration::from_secs(settings.auth.user_cache_secs)),
         roles: Arc::new(roles),
         db,
+        transport: jobs::Transport::new(redis.clone()),
         redis,
         tokens,
         hasher: Arc::new(hasher),
@@ -110,8 +111,13 @@ impl Application {
                         .service(routes::admin::get_user)
                         .service(routes::admin::update_user)
                         .service(routes::admin::list_audit)
-                        .service(routes::admin::admin_health),
+                        .service(routes::admin::admin_health)
+                        .service(routes::jobs::queues)
+                        .service(routes::jobs::list_jobs)
+                        .service(routes::jobs::replay)
+                        .service(routes::jobs::cancel),
                 )
+                .service(routes::jobs::get_job)
                 .split_for_parts();
             app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
                 .route("/docs", web::get().to(docs_redirect))

@@ -39,6 +39,33 @@ pub enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Inspect and replay dead jobs.
+    Dlq {
+        #[command(subcommand)]
+        command: DlqCommand,
+    },
+    /// Enqueue a self-test job that a worker must complete (checks workers end to end).
+    Selftest,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// List dead jobs, newest first.
+    List {
+        #[arg(long)]
+        queue: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u64,
+    },
+    /// Put dead jobs back in their queue (attempts reset): given ids, or the oldest --limit.
+    Replay {
+        #[arg(long = "id")]
+        ids: Vec<uuid::Uuid>,
+        #[arg(long)]
+        limit: Option<u64>,
+        #[arg(long)]
+        queue: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,6 +115,103 @@ pub async fn run(cli: Cli, settings: Settings) -> anyhow::Result<()> {
                 UserCommand::List { department, role } => list_users(&db, department, role).await,
                 UserCommand::Deactivate { email } => deactivate(&db, &settings, &email).await,
             }
+        }
+        Command::Dlq { command } => {
+            require_migrated(&db).await?;
+            match command {
+                DlqCommand::List { queue, limit } => dlq_list(&db, queue, limit).await,
+                DlqCommand::Replay { ids, limit, queue } => dlq_replay(&db, &settings, ids, limit, queue).await,
+            }
+        }
+        Command::Selftest => {
+            require_migrated(&db).await?;
+            selftest(&db, &settings).await
+        }
+    }
+}
+
+fn parse_queue(queue: Option<String>) -> anyhow::Result<Option<domain::jobs::Queue>> {
+    Ok(queue.map(|q| q.parse::<domain::jobs::Queue>()).transpose()?)
+}
+
+async fn dlq_list(db: &DatabaseConnection, queue: Option<String>, limit: u64) -> anyhow::Result<()> {
+    let queue = parse_queue(queue)?;
+    let filter = store::jobs::JobFilter {
+        status: Some("dead".into()),
+        queue: queue.map(|q| q.as_str().to_string()),
+        ..Default::default()
+    };
+    let (rows, total) = store::jobs::list(db, &filter, 0, limit.clamp(1, 10_000)).await?;
+    println!("{:<36}  {:<11}  {:<28}  {:>8}  {:<25}  last error", "id", "queue", "kind", "attempts", "died at");
+    for r in rows {
+        println!(
+            "{:<36}  {:<11}  {:<28}  {:>8}  {:<25}  {}",
+            r.id,
+            r.queue,
+            r.kind,
+            r.attempts,
+            r.finished_at.map(|t| t.to_rfc3339()).unwrap_or_default(),
+            r.last_error.unwrap_or_default().chars().take(80).collect::<String>()
+        );
+    }
+    println!("{total} dead job(s)");
+    Ok(())
+}
+
+async fn dlq_replay(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    ids: Vec<uuid::Uuid>,
+    limit: Option<u64>,
+    queue: Option<String>,
+) -> anyhow::Result<()> {
+    let queue = parse_queue(queue)?;
+    let rows = match (ids.is_empty(), limit) {
+        (false, None) => store::jobs::replay(db, &ids).await?,
+        (true, Some(n)) if (1..=10_000).contains(&n) => {
+            store::jobs::replay_oldest(db, queue.map(|q| q.as_str()), n).await?
+        }
+        _ => bail!("give either --id (one or more) or --limit N (1 to 10000)"),
+    };
+    let replayed: Vec<uuid::Uuid> = rows.iter().map(|r| r.id).collect();
+    audit(db, "cli.dlq.replay", json!({"jobs": replayed, "count": replayed.len()})).await?;
+    // Push now when Redis is reachable; otherwise the workers' sweeper pushes within seconds.
+    if let Ok(redis) = kv::Redis::connect_configured(&settings.redis).await {
+        let transport = jobs::Transport::new(redis);
+        for r in &rows {
+            if let (Ok(q), Ok(l)) = (r.queue.parse(), r.lane.parse()) {
+                let _ = transport.push(r.id, q, l).await;
+            }
+        }
+    }
+    for id in &replayed {
+        println!("replayed {id}");
+    }
+    println!("{} job(s) replayed", replayed.len());
+    Ok(())
+}
+
+async fn selftest(db: &DatabaseConnection, settings: &Settings) -> anyhow::Result<()> {
+    let job = jobs::NewJob::new(domain::jobs::Queue::Maintenance, "maintenance.selftest", json!({"sleep_ms": 0}))
+        .priority(90);
+    let e = jobs::enqueue(db, job).await?;
+    let redis = kv::Redis::connect_configured(&settings.redis).await?;
+    jobs::Transport::new(redis).dispatch(db, &[e]).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let row = store::jobs::get(db, e.id).await?.context("the self-test job vanished")?;
+        match row.status.as_str() {
+            "completed" => {
+                println!("self-test job {} completed by {}", e.id, row.worker.unwrap_or_default());
+                return Ok(());
+            }
+            "dead" | "cancelled" => {
+                bail!("self-test job {} is {}: {}", e.id, row.status, row.last_error.unwrap_or_default())
+            }
+            _ if std::time::Instant::now() > deadline => {
+                bail!("self-test job {} still {} after 30 s: is a mezzofy-worker running?", e.id, row.status)
+            }
+            _ => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
         }
     }
 }

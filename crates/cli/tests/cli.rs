@@ -178,3 +178,32 @@ async fn seeded_admin_can_log_in() {
     let res = app.login("admin@mezzofy.com", "the-first-admin-password").await;
     assert_eq!(res.status(), 200);
 }
+
+#[tokio::test]
+async fn dlq_list_and_replay() {
+    let app = testkit::TestApp::spawn().await;
+    let env = env_for(&app.settings);
+    let e =
+        jobs::enqueue(&app.db, jobs::NewJob::new(domain::jobs::Queue::Delivery, "test.email", serde_json::json!({})))
+            .await
+            .unwrap();
+    store::jobs::claim(&app.db, e.id, "w").await.unwrap().unwrap();
+    store::jobs::fail(&app.db, e.id, "w", "Graph answered 400: invalid recipient", None).await.unwrap();
+
+    let (code, out, err) = run(&env, &["dlq", "list"], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&e.id.to_string()) && out.contains("invalid recipient") && out.contains("1 dead job"),
+        "{out}"
+    );
+    let (code, _, err) = run(&env, &["dlq", "replay"], None);
+    assert_eq!(code, 1);
+    assert!(err.contains("either --id"), "{err}");
+    let (code, out, err) = run(&env, &["dlq", "replay", "--id", &e.id.to_string()], None);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("1 job(s) replayed"), "{out}");
+    let (_, out, _) = run(&env, &["dlq", "replay", "--id", &e.id.to_string()], None);
+    assert!(out.contains("0 job(s) replayed"), "replaying twice must not replay twice: {out}");
+    let row = store::jobs::get(&app.db, e.id).await.unwrap().unwrap();
+    assert_eq!((row.status.as_str(), row.attempts), ("queued", 0));
+}

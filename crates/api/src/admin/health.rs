@@ -53,9 +53,8 @@ pub struct AdminHealth {
     pub workers: Vec<ProcessHealth>,
     /// Scheduler processes that reported in the last 30 s.
     pub schedulers: Vec<ProcessHealth>,
-    /// Per-queue depth; empty until the job system reports queues.
-    #[schema(value_type = Vec<Object>)]
-    pub queues: Vec<serde_json::Value>,
+    /// Per-queue counts, oldest waiting age and throughput.
+    pub queues: Vec<crate::jobs::QueueView>,
     /// Configured LLM providers and their state; empty until providers are configured.
     #[schema(value_type = Vec<Object>)]
     pub llm_providers: Vec<serde_json::Value>,
@@ -107,6 +106,8 @@ pub async fn detailed(ctx: &AppContext, caller: &Principal) -> ApiResult<(AdminH
     caller.require(Permission::SystemHealth)?;
     let (database, redis) = probe(ctx).await;
     let ok = database.status == "ok" && redis.status == "ok";
+    let queues =
+        if database.status == "ok" { crate::jobs::queue_stats(ctx).await.unwrap_or_default() } else { Vec::new() };
     let (workers, schedulers) = if redis.status == "ok" {
         (
             kv::presence::live(&ctx.redis, "worker", 30).await.unwrap_or_default(),
@@ -125,7 +126,7 @@ pub async fn detailed(ctx: &AppContext, caller: &Principal) -> ApiResult<(AdminH
             redis,
             workers: workers.into_iter().map(to_process).collect(),
             schedulers: schedulers.into_iter().map(to_process).collect(),
-            queues: Vec::new(),
+            queues,
             llm_providers: Vec::new(),
         },
         ok,

@@ -34,6 +34,11 @@ async fn openapi_lists_every_endpoint_and_docs_work_offline() {
         ("/admin/users/{id}", "put"),
         ("/admin/audit", "get"),
         ("/admin/health", "get"),
+        ("/jobs/{id}", "get"),
+        ("/admin/queues", "get"),
+        ("/admin/jobs", "get"),
+        ("/admin/dlq/replay", "post"),
+        ("/admin/jobs/{id}/cancel", "post"),
     ] {
         assert!(paths.get(path).and_then(|p| p.get(method)).is_some(), "{method} {path} missing from OpenAPI");
     }

@@ -7,5 +7,6 @@ mod admin;
 mod auth;
 mod errors;
 mod health;
+mod jobs;
 mod rate_limit;
 mod revocation;
