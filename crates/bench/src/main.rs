@@ -1,4 +1,4 @@
-//! `mezzofy-bench <workload> [--duration SECS] [--warmup SECS] [--connections N]`
+//! `mezzofy-bench <workload> [--duration SECS] [--warmup SECS] [--connections N] [--jobs N] [--concurrency N]`
 //!
 //! Prints `key=value` result lines on stdout and nothing else; progress goes to stderr.
 //! Exits non-zero when a workload fails or any request had an unexpected outcome.
@@ -15,8 +15,9 @@ use workloads::{Options, WORKLOADS};
 
 fn usage() -> String {
     let mut s = String::from(
-        "usage: mezzofy-bench <workload> [--duration SECS] [--warmup SECS] [--connections N]\n\
-         defaults: --duration 10 --warmup 2 --connections 64\n\nworkloads:\n",
+        "usage: mezzofy-bench <workload> [--duration SECS] [--warmup SECS] [--connections N] [--jobs N] [--concurrency N]\n\
+         defaults: --duration 10 --warmup 2 --connections 64 (http); --jobs 20000 --concurrency 4 (queue)\n\n\
+         workloads:\n",
     );
     for (name, what) in WORKLOADS {
         s.push_str(&format!("  {name:<10} {what}\n"));
@@ -25,7 +26,13 @@ fn usage() -> String {
 }
 
 fn parse(args: &[String]) -> anyhow::Result<(String, Options)> {
-    let mut options = Options { connections: 64, duration: Duration::from_secs(10), warmup: Duration::from_secs(2) };
+    let mut options = Options {
+        connections: 64,
+        duration: Duration::from_secs(10),
+        warmup: Duration::from_secs(2),
+        jobs: 20_000,
+        concurrency: 4,
+    };
     let mut workload = None;
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -42,13 +49,9 @@ fn parse(args: &[String]) -> anyhow::Result<(String, Options)> {
         match flag {
             "--duration" => options.duration = seconds(&value("--duration")?, "--duration")?,
             "--warmup" => options.warmup = seconds(&value("--warmup")?, "--warmup")?,
-            "--connections" => {
-                let v = value("--connections")?;
-                options.connections = v.parse().with_context(|| format!("--connections: `{v}` is not a number"))?;
-                if options.connections == 0 {
-                    bail!("--connections must be at least 1");
-                }
-            }
+            "--connections" => options.connections = count(&value("--connections")?, "--connections")?,
+            "--jobs" => options.jobs = count(&value("--jobs")?, "--jobs")?,
+            "--concurrency" => options.concurrency = count(&value("--concurrency")?, "--concurrency")?,
             f if f.starts_with('-') => bail!("unknown option `{f}`"),
             name if workload.is_none() => workload = Some(name.to_string()),
             extra => bail!("unexpected argument `{extra}`"),
@@ -59,6 +62,14 @@ fn parse(args: &[String]) -> anyhow::Result<(String, Options)> {
         bail!("unknown workload `{workload}`");
     }
     Ok((workload, options))
+}
+
+fn count(v: &str, flag: &str) -> anyhow::Result<usize> {
+    let n: usize = v.parse().with_context(|| format!("{flag}: `{v}` is not a number"))?;
+    if n == 0 {
+        bail!("{flag} must be at least 1");
+    }
+    Ok(n)
 }
 
 fn seconds(v: &str, flag: &str) -> anyhow::Result<Duration> {
@@ -118,12 +129,17 @@ mod tests {
         assert_eq!(o.warmup, Duration::from_millis(500));
         let (_, o) = parse(&args("http")).unwrap();
         assert_eq!((o.connections, o.duration.as_secs(), o.warmup.as_secs()), (64, 10, 2));
+        assert_eq!((o.jobs, o.concurrency), (20_000, 4));
+        let (w, o) = parse(&args("queue --jobs 2000 --concurrency=8")).unwrap();
+        assert_eq!((w.as_str(), o.jobs, o.concurrency), ("queue", 2000, 8));
     }
 
     #[test]
     fn rejects_bad_input() {
         assert!(parse(&args("nope")).is_err());
         assert!(parse(&args("http --connections 0")).is_err());
+        assert!(parse(&args("queue --jobs 0")).is_err());
+        assert!(parse(&args("queue --concurrency x")).is_err());
         assert!(parse(&args("http --duration")).is_err());
         assert!(parse(&args("http --bogus 1")).is_err());
         assert!(parse(&args("http http")).is_err());

@@ -1,8 +1,9 @@
 //! Redis transport over apalis-redis, with the settings that avoid its known defects
 //! (see ARCHITECTURE.md): our own `ConnectionManager` (10 s timeout, reconnecting), a short
 //! heartbeat so an idle worker polls at least every second, orphan recovery after two missed
-//! beats, idempotent pushes, no Redis-side locking (O(backlog) per job), and a Redis backlog
-//! kept small because only due jobs are pushed and the sweeper pushes in bounded batches.
+//! beats, idempotent pushes, no Redis-side locking (O(backlog) per job), acks recorded (so a
+//! worker's in-flight set stays small and finished tasks can be trimmed by [`vacuum`]), and a
+//! Redis backlog kept small because only due jobs are pushed, in bounded batches.
 
 use std::time::Duration;
 
@@ -37,7 +38,7 @@ pub fn apalis_config(prefix: &str, queue: Queue, lane: Lane) -> Config {
         .missed_heartbeats(20)
         .batch_size(4)
         .lock_tasks(false)
-        .persist_results(false)
+        .persist_results(true)
         .emit_events(false)
         .idempotency_ttl(Some(Duration::from_secs(60)))
 }
@@ -87,4 +88,43 @@ impl Transport {
             tracing::warn!(error = %e, "could not record pushes; the sweeper may push again (harmless)");
         }
     }
+}
+
+/// Removes what apalis-redis keeps of finished tasks (ids in `{queue}:done` and `:dead`,
+/// their payloads in `{queue}:data`, their metadata hashes), which it never trims by itself.
+/// Everything about a job that matters is in PostgreSQL. Returns the tasks removed.
+pub async fn vacuum(redis: &Redis, batch: u32) -> Result<u64, JobError> {
+    static SCRIPT: std::sync::LazyLock<redis::Script> = std::sync::LazyLock::new(|| {
+        redis::Script::new(
+            r#"
+local removed = 0
+for s = 1, 2 do
+  local ids = redis.call('SPOP', KEYS[s], ARGV[1])
+  for _, id in ipairs(ids) do
+    redis.call('HDEL', KEYS[3], id)
+    redis.call('DEL', KEYS[4] .. ':' .. id)
+    removed = removed + 1
+  end
+end
+return removed
+"#,
+        )
+    });
+    let mut total = 0u64;
+    for queue in Queue::ALL {
+        for lane in Lane::ALL {
+            let c = apalis_config(redis.prefix(), queue, lane);
+            let n: u64 = SCRIPT
+                .key(c.done_jobs_set())
+                .key(c.dead_jobs_set())
+                .key(c.job_data_hash())
+                .key(c.job_meta_hash())
+                .arg(batch)
+                .invoke_async(&mut redis.conn())
+                .await
+                .map_err(|e| JobError::Transport(e.to_string()))?;
+            total += n;
+        }
+    }
+    Ok(total)
 }

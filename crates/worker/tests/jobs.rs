@@ -380,3 +380,85 @@ async fn workers_survive_a_redis_restart() {
     assert_eq!(runs.load(Ordering::SeqCst), 6);
     w.stop().await;
 }
+
+/// An idle worker picks a new job up in well under a second (apalis-redis alone parks an
+/// idle worker until its next heartbeat, 30 s by default).
+#[tokio::test]
+async fn an_idle_worker_picks_up_within_a_second() {
+    let app = app().await;
+    let w = worker::start(
+        &app.settings,
+        app.db.clone(),
+        app.redis.clone(),
+        Registry::default().register("test.count", counting(Arc::new(AtomicU32::new(0)))),
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await; // let it go idle
+    for _ in 0..3 {
+        let start = Instant::now();
+        let e = enqueue(&app, NewJob::new(Queue::Agent, "test.count", json!({}))).await;
+        wait_status(&app, e.id, "completed", Duration::from_secs(10)).await;
+        assert!(start.elapsed() < Duration::from_secs(1), "pickup took {:?}", start.elapsed());
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+    w.stop().await;
+}
+
+/// Progress and completion reach the job's user on their Redis channel (the WebSocket
+/// layer forwards that channel to the user's sockets).
+#[tokio::test]
+async fn progress_and_results_are_published_to_the_user() {
+    use futures_util::StreamExt;
+    let app = app().await;
+    let user = app.create_user("sales_rep").await;
+    let client = redis::Client::open(app.settings.redis.url.expose()).unwrap();
+    let mut pubsub = client.get_async_pubsub().await.unwrap();
+    pubsub.subscribe(app.redis.key(&format!("user:{}:events", user.id))).await.unwrap();
+    let mut messages = pubsub.into_on_message();
+    let w = worker::start(&app.settings, app.db.clone(), app.redis.clone(), worker::builtin::registry());
+    let e =
+        enqueue(&app, NewJob::new(Queue::Maintenance, worker::builtin::SELFTEST, json!({"sleep_ms": 0})).user(user.id))
+            .await;
+    let mut events = Vec::new();
+    while events.len() < 2 {
+        let msg = tokio::time::timeout(Duration::from_secs(20), messages.next()).await.expect("no event").unwrap();
+        let v: Value = serde_json::from_str(&msg.get_payload::<String>().unwrap()).unwrap();
+        events.push(v);
+    }
+    assert_eq!(events[0]["type"], "task_progress");
+    assert_eq!(events[0]["task_id"], e.id.to_string());
+    assert_eq!(events[0]["progress"], 50);
+    assert_eq!(events[1]["type"], "task_complete");
+    assert_eq!(events[1]["result"]["ok"], true);
+    w.stop().await;
+}
+
+/// What apalis-redis keeps of finished tasks is trimmed, so Redis does not grow with history.
+#[tokio::test]
+async fn finished_entries_are_trimmed_from_redis() {
+    let app = app().await;
+    let w = worker::start(
+        &app.settings,
+        app.db.clone(),
+        app.redis.clone(),
+        Registry::default().register("test.count", counting(Arc::new(AtomicU32::new(0)))),
+    );
+    let mut ids = Vec::new();
+    for _ in 0..20 {
+        ids.push(enqueue(&app, NewJob::new(Queue::Agent, "test.count", json!({}))).await.id);
+    }
+    for id in &ids {
+        wait_status(&app, *id, "completed", Duration::from_secs(20)).await;
+    }
+    w.stop().await;
+    let config = jobs::apalis_config(app.redis.prefix(), Queue::Agent, domain::jobs::Lane::Normal);
+    let mut conn = app.redis.conn();
+    let done_before: u64 = redis::cmd("SCARD").arg(config.done_jobs_set()).query_async(&mut conn).await.unwrap();
+    assert!(done_before > 0, "apalis recorded no finished tasks: the test proves nothing");
+    let removed = jobs::vacuum(&app.redis, 1000).await.unwrap();
+    assert!(removed >= done_before, "{removed} < {done_before}");
+    let done_after: u64 = redis::cmd("SCARD").arg(config.done_jobs_set()).query_async(&mut conn).await.unwrap();
+    let data_after: u64 = redis::cmd("HLEN").arg(config.job_data_hash()).query_async(&mut conn).await.unwrap();
+    let metas: Vec<String> =
+        redis::cmd("KEYS").arg(format!("{}:*", config.job_meta_hash())).query_async(&mut conn).await.unwrap();
+    assert_eq!((done_after, data_after, metas.len()), (0, 0, 0));
+}

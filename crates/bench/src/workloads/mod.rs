@@ -5,6 +5,7 @@
 //! and list it in [`WORKLOADS`] and [`run`] (and in `bench/run.sh`'s usage and `bench/README.md`).
 
 pub mod http;
+pub mod queue;
 
 use std::time::Duration;
 
@@ -17,6 +18,10 @@ pub struct Options {
     pub duration: Duration,
     /// Unmeasured seconds before each phase.
     pub warmup: Duration,
+    /// Jobs enqueued and drained by the `queue` workload.
+    pub jobs: usize,
+    /// `worker.concurrency` (slots per queue and lane) of the `queue` workload's worker.
+    pub concurrency: usize,
 }
 
 /// What a workload hands back: the result lines, in order, and how many requests had an
@@ -34,12 +39,15 @@ impl Outcome {
 }
 
 /// Name and one-line description of every workload.
-pub const WORKLOADS: &[(&str, &str)] =
-    &[("http", "HTTP baseline (404, no IO) vs /health, /auth/me and /auth/login on one api worker")];
+pub const WORKLOADS: &[(&str, &str)] = &[
+    ("http", "HTTP baseline (404, no IO) vs /health, /auth/me and /auth/login on one api worker"),
+    ("queue", "Redis LPUSH/RPOP ceiling, then enqueue latency of N jobs and their drain by one worker"),
+];
 
 pub async fn run(name: &str, options: &Options) -> anyhow::Result<Outcome> {
     match name {
         "http" => http::run(options).await,
+        "queue" => queue::run(options).await,
         other => anyhow::bail!("unknown workload `{other}`"),
     }
 }
