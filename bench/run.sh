@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds and runs one benchmark workload: bench/run.sh NAME [--duration SECS] [--warmup SECS] [--connections N]
+# Builds and runs one benchmark workload:
+#   bench/run.sh NAME [--duration SECS] [--warmup SECS] [--connections N] [--jobs N] [--concurrency N]
 # Result lines (key=value) go to stdout; everything else goes to stderr.
 set -euo pipefail
 
@@ -7,11 +8,12 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
 usage() {
     cat >&2 <<'USAGE'
-usage: bench/run.sh <workload> [--duration SECS] [--warmup SECS] [--connections N]
-defaults: --duration 10 --warmup 2 --connections 64
+usage: bench/run.sh <workload> [--duration SECS] [--warmup SECS] [--connections N] [--jobs N] [--concurrency N]
+defaults: --duration 10 --warmup 2 --connections 64 (http); --jobs 20000 --concurrency 4 (queue)
 
 workloads:
   http       HTTP baseline (404, no IO) vs /health, /auth/me and /auth/login on one api worker
+  queue      Redis LPUSH/RPOP ceiling, then enqueue latency of N jobs and their drain by one worker
 
 Results are key=value lines on stdout; see bench/README.md.
 USAGE

@@ -29,14 +29,7 @@ use crate::{client, metrics, openapi, routes};
 /// operator: they say what could not be reached and where.
 pub async fn build_context(settings: Settings, roles: RoleCatalog) -> anyhow::Result<AppContext> {
     let db = store::connect_configured(&settings.database).await?;
-    let missing = store::missing_migrations(&db, &migrations::migration_names()).await?;
-    if !missing.is_empty() {
-        anyhow::bail!(
-            "the database is not migrated ({} migration(s) missing, first: {}); run `mezzofy migrate`",
-            missing.len(),
-            missing[0]
-        );
-    }
+    store::require_schema(&db, &migrations::migration_names()).await?;
     let redis = kv::Redis::connect_configured(&settings.redis).await?;
     let hasher = PasswordHasher::new(settings.auth.password_hash).context("auth.password_hash")?;
     let tokens = TokenCodec::new(

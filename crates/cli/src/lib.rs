@@ -217,11 +217,7 @@ async fn selftest(db: &DatabaseConnection, settings: &Settings) -> anyhow::Resul
 }
 
 async fn require_migrated(db: &DatabaseConnection) -> anyhow::Result<()> {
-    let missing = store::missing_migrations(db, &migrations::migration_names()).await?;
-    if let Some(first) = missing.first() {
-        bail!("the database is not migrated (first missing: {first}); run `mezzofy migrate` first");
-    }
-    Ok(())
+    Ok(store::require_schema(db, &migrations::migration_names()).await?)
 }
 
 async fn migrate(db: &DatabaseConnection, status_only: bool) -> anyhow::Result<()> {

@@ -12,10 +12,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Runs until `shutdown` resolves.
 pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let db = store::connect_configured(&settings.database).await?;
-    let missing = store::missing_migrations(&db, &migrations::migration_names()).await?;
-    if let Some(first) = missing.first() {
-        anyhow::bail!("the database is not migrated (first missing: {first}); run `mezzofy migrate`");
-    }
+    store::require_schema(&db, &migrations::migration_names()).await?;
     let redis = kv::Redis::connect_configured(&settings.redis).await?;
     let info = kv::presence::ProcessInfo::this_process("scheduler", VERSION);
     tracing::info!(name = %info.name, timezone = %settings.scheduler.timezone, "mezzofy-scheduler ready (no schedules fire yet: liveness only)");

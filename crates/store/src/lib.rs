@@ -121,6 +121,18 @@ pub async fn ping(db: &impl ConnectionTrait) -> Result<Duration, StoreError> {
     Ok(start.elapsed())
 }
 
+/// Fails with the fix in the message unless every migration in `expected` is applied.
+pub async fn require_schema(db: &impl ConnectionTrait, expected: &[String]) -> Result<(), StoreError> {
+    let missing = missing_migrations(db, expected).await?;
+    match missing.first() {
+        None => Ok(()),
+        Some(first) => Err(StoreError::Unreachable(format!(
+            "the database is not migrated ({} migration(s) missing, first: {first}); run `mezzofy migrate`",
+            missing.len()
+        ))),
+    }
+}
+
 /// Migrations from `expected` that this database has not applied, in order.
 pub async fn missing_migrations(db: &impl ConnectionTrait, expected: &[String]) -> Result<Vec<String>, StoreError> {
     let exists = db

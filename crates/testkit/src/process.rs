@@ -71,3 +71,36 @@ pub fn wait_with_deadline(mut child: Child, limit: Duration) -> (Option<i32>, St
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Checks a background service binary (`kind` = worker | scheduler): it appears in
+/// `GET /admin/health` while running, exits 0 on SIGTERM and deregisters.
+pub async fn assert_reports_liveness_and_stops(binary: &Path, kind: &str) {
+    let app = crate::TestApp::spawn().await;
+    let admin = app.create_user("admin").await;
+    let t = app.tokens(&admin).await;
+    let listed = || async {
+        let body: serde_json::Value = app.get("/admin/health", &t.access).await.json().await.unwrap();
+        body[format!("{kind}s")].as_array().map(Vec::len).unwrap_or(0)
+    };
+    assert_eq!(listed().await, 0);
+    let child = spawn(binary, &[], &env_for(&app.settings));
+    let seen = crate::TestApp::eventually(Duration::from_secs(30), || async { listed().await == 1 }).await;
+    assert!(seen, "mezzofy-{kind} never appeared in /admin/health");
+    terminate(&child);
+    let (code, _, stderr) = wait_with_deadline(child, Duration::from_secs(20));
+    assert_eq!(code, Some(0), "stderr:\n{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(listed().await, 0, "not deregistered on shutdown");
+}
+
+/// Checks a binary refuses to start, clearly, when Redis cannot be reached.
+pub async fn assert_unreachable_redis_is_clear(binary: &Path) {
+    let db = crate::TestDb::new().await;
+    let mut env = env_for(&crate::test_settings(&db.url));
+    env.retain(|(k, _)| k != "REDIS_URL");
+    env.push(("REDIS_URL".into(), "redis://127.0.0.1:1/0".into()));
+    let (code, _, stderr) = wait_with_deadline(spawn(binary, &[], &env), Duration::from_secs(30));
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("cannot connect to Redis at redis://127.0.0.1:1/0"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}

@@ -84,10 +84,7 @@ pub fn start(settings: &Settings, db: store::DatabaseConnection, redis: kv::Redi
 /// The `mezzofy-worker` process: runs until `shutdown` resolves.
 pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> anyhow::Result<()> {
     let db = store::connect_configured(&settings.database).await?;
-    let missing = store::missing_migrations(&db, &migrations::migration_names()).await?;
-    if let Some(first) = missing.first() {
-        anyhow::bail!("the database is not migrated (first missing: {first}); run `mezzofy migrate`");
-    }
+    store::require_schema(&db, &migrations::migration_names()).await?;
     let redis = kv::Redis::connect_configured(&settings.redis).await?;
     let handle = start(&settings, db.clone(), redis, builtin::registry());
     tracing::info!(name = %handle.name, concurrency = settings.worker.concurrency, "mezzofy-worker ready");

@@ -170,17 +170,21 @@ async fn limit_auth_ip(ctx: &AppContext, client: &ClientInfo) -> ApiResult<()> {
 /// Runs a password check (or a decoy of equal cost) on the blocking pool, bounded by the
 /// hashing semaphore. Returns the verification and, when the stored hash used older
 /// parameters, a fresh hash to store.
+/// A slot on the bounded password-hashing pool.
+async fn hash_permit(ctx: &AppContext) -> ApiResult<tokio::sync::OwnedSemaphorePermit> {
+    ctx.hash_permits
+        .clone()
+        .acquire_owned()
+        .await
+        .map_err(|_| ApiError::unavailable("shutting_down", "the server is shutting down"))
+}
+
 async fn verify_password(
     ctx: &AppContext,
     password: String,
     stored: Option<String>,
 ) -> ApiResult<(Verification, Option<String>)> {
-    let _permit = ctx
-        .hash_permits
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| ApiError::unavailable("shutting_down", "the server is shutting down"))?;
+    let _permit = hash_permit(ctx).await?;
     let hasher = ctx.hasher.clone();
     tokio::task::spawn_blocking(move || match stored {
         Some(stored) => {
@@ -201,12 +205,7 @@ async fn verify_password(
 }
 
 async fn hash_password(ctx: &AppContext, password: String) -> ApiResult<String> {
-    let _permit = ctx
-        .hash_permits
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| ApiError::unavailable("shutting_down", "the server is shutting down"))?;
+    let _permit = hash_permit(ctx).await?;
     let hasher = ctx.hasher.clone();
     tokio::task::spawn_blocking(move || hasher.hash(&password))
         .await

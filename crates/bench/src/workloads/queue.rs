@@ -35,7 +35,7 @@ pub const PUSH_BATCH: usize = 500;
 pub const POLL: Duration = Duration::from_millis(100);
 /// The drain phase gives up after this long without a single job finishing.
 pub const STALL_TIMEOUT: Duration = Duration::from_secs(120);
-/// Throughput of the Python/Celery seed on comparable hardware, for comparison only.
+/// The Python seed's job throughput, a fixed reference printed for comparison (not measured).
 pub const SEED_REFERENCE: &str = "240-310";
 
 pub async fn run(options: &Options) -> anyhow::Result<Outcome> {
@@ -94,10 +94,14 @@ async fn measure(app: &TestApp, options: &Options) -> anyhow::Result<Outcome> {
     out.push("enqueue_p50_ms", ms(percentile_ms(&enq.latencies_us, 0.50)));
     out.push("enqueue_p99_ms", ms(percentile_ms(&enq.latencies_us, 0.99)));
     out.push("enqueue_max_ms", ms(percentile_ms(&enq.latencies_us, 1.0)));
-    let backlog_key = format!("{}:active", jobs::queue_name(app.redis.prefix(), Queue::Maintenance, Lane::Normal));
-    let redis_backlog: i64 = redis::cmd("LLEN").arg(&backlog_key).query_async(&mut app.redis.conn()).await?;
-    eprintln!("queue: backlog: {redis_backlog} ids in {backlog_key}");
-    out.push("redis_backlog_before_drain", redis_backlog);
+    // apalis-redis puts every push in the lane's `:scheduled` set (run_at = now), promoted
+    // to `:active` by the next fetch; count both.
+    let lane = jobs::queue_name(app.redis.prefix(), Queue::Maintenance, Lane::Normal);
+    let mut conn = app.redis.conn();
+    let active: i64 = redis::cmd("LLEN").arg(format!("{lane}:active")).query_async(&mut conn).await?;
+    let scheduled: i64 = redis::cmd("ZCARD").arg(format!("{lane}:scheduled")).query_async(&mut conn).await?;
+    eprintln!("queue: backlog in Redis: {active} in {lane}:active, {scheduled} in {lane}:scheduled");
+    out.push("redis_backlog_before_drain", active + scheduled);
 
     // 3. Drain with one worker: every job that was enqueued must complete.
     let expected = enq.latencies_us.len();
@@ -112,6 +116,7 @@ async fn measure(app: &TestApp, options: &Options) -> anyhow::Result<Outcome> {
     out.push("dead", drain.dead);
     out.push("not_completed", expected.saturating_sub(drain.completed));
     out.push("stop_s", format!("{:.3}", drain.stop.as_secs_f64()));
+    out.push("redis_keys_after_drain", redis_keys(app).await?);
     out.errors += drain.dead + expected.saturating_sub(drain.completed) as u64;
     out.push("errors", out.errors);
     Ok(out)
@@ -155,6 +160,28 @@ async fn redis_ceiling(app: &TestApp, n: usize) -> anyhow::Result<(f64, f64)> {
         pop_elapsed.as_secs_f64()
     );
     Ok((push_per_s, pop_per_s))
+}
+
+/// Keys under the test's prefix (what the job system leaves behind in Redis).
+async fn redis_keys(app: &TestApp) -> anyhow::Result<u64> {
+    let mut conn = app.redis.conn();
+    let pattern = format!("{}*", app.redis.prefix());
+    let (mut cursor, mut total) = (0u64, 0u64);
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query_async(&mut conn)
+            .await?;
+        total += keys.len() as u64;
+        if next == 0 {
+            return Ok(total);
+        }
+        cursor = next;
+    }
 }
 
 struct Enqueue {
