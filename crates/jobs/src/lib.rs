@@ -9,7 +9,7 @@ mod transport;
 
 pub use domain::jobs::{Lane, Queue, RetryPolicy};
 use serde::{Deserialize, Serialize};
-pub use transport::{JobRef, POLL_INTERVAL, Transport, apalis_config, queue_name, vacuum};
+pub use transport::{JobRef, MAX_BACKLOG, POLL_INTERVAL, Transport, apalis_config, queue_name, vacuum};
 use uuid::Uuid;
 
 /// A job to enqueue. The payload holds ids and small values, never database rows.

@@ -27,6 +27,12 @@ pub fn queue_name(prefix: &str, queue: Queue, lane: Lane) -> String {
     format!("{prefix}jobs:{}:{}", queue.as_str(), lane.as_str())
 }
 
+/// Most job ids waiting in Redis per lane. apalis-redis pushes every task into the lane's
+/// scheduled set and promotes all due ones with one `RPUSH ... unpack(ids)`, which fails
+/// for 8,000 or more ids and then fails every fetch (the lane is stuck). So PostgreSQL
+/// holds any overflow and the sweeper tops the lane up as it drains.
+pub const MAX_BACKLOG: u64 = 1000;
+
 /// Heartbeat of apalis workers: also the longest an idle worker waits before polling again.
 pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
@@ -68,17 +74,45 @@ impl Transport {
         RedisStorage::new(self.redis.conn()).with_config(apalis_config(self.redis.prefix(), queue, lane))
     }
 
+    /// Job ids waiting in Redis for a lane (scheduled set plus active list).
+    pub async fn backlog(&self, queue: Queue, lane: Lane) -> Result<u64, JobError> {
+        let c = apalis_config(self.redis.prefix(), queue, lane);
+        let (scheduled, active): (u64, u64) = redis::pipe()
+            .zcard(c.scheduled_jobs_set())
+            .llen(c.active_jobs_list())
+            .query_async(&mut self.redis.conn())
+            .await
+            .map_err(|e| JobError::Transport(e.to_string()))?;
+        Ok(scheduled + active)
+    }
+
     /// Pushes one job id.
     pub async fn push(&self, id: Uuid, queue: Queue, lane: Lane) -> Result<(), JobError> {
         let mut storage = self.storage(queue, lane);
         storage.push(JobRef { id }).await.map_err(|e| JobError::Transport(e.to_string()))
     }
 
-    /// After commit: pushes the jobs that are due now and records the push. A failure is
-    /// logged, not returned: the job is committed and the sweeper will push it.
+    /// After commit: pushes the jobs that are due now and records the push. A failure, or a
+    /// lane whose Redis backlog is full, is logged, not returned: the job is committed and
+    /// the sweeper will push it.
     pub async fn dispatch(&self, db: &impl store::ConnectionTrait, jobs: &[Enqueued]) {
         let mut pushed = Vec::with_capacity(jobs.len());
+        let mut full: Vec<(Queue, Lane)> = Vec::new();
         for j in jobs.iter().filter(|j| j.due_now) {
+            if full.contains(&(j.queue, j.lane)) {
+                continue;
+            }
+            match self.backlog(j.queue, j.lane).await {
+                Ok(n) if n >= MAX_BACKLOG => {
+                    full.push((j.queue, j.lane));
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!(job = %j.id, error = %e, "Redis unavailable; the sweeper will push the job");
+                    continue;
+                }
+            }
             match self.push(j.id, j.queue, j.lane).await {
                 Ok(()) => pushed.push(j.id),
                 Err(e) => tracing::warn!(job = %j.id, error = %e, "push failed; the sweeper will push it"),

@@ -195,22 +195,42 @@ pub struct DueJob {
     pub lane: String,
 }
 
-/// Due jobs not handed to Redis in the last `repush_after_secs` (never pushed, pushed before
-/// a crash or a Redis flush), oldest first within priority, marked pushed atomically so two
-/// sweepers do not take the same rows.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct DueLane {
+    pub queue: String,
+    pub lane: String,
+}
+
+/// Lanes with due jobs not handed to Redis in the last `min_secs` seconds.
+pub async fn due_lanes(db: &impl ConnectionTrait, min_secs: i64) -> Result<Vec<DueLane>, StoreError> {
+    Ok(DueLane::find_by_statement(stmt(
+        db,
+        "SELECT DISTINCT queue, lane FROM jobs WHERE status IN ('queued','retrying') AND run_at <= now() \
+         AND (pushed_at IS NULL OR pushed_at < now() - make_interval(secs => $1))",
+        vec![(min_secs as f64).into()],
+    ))
+    .all(db)
+    .await?)
+}
+
+/// Due jobs of one lane not handed to Redis in the last `repush_after_secs` (never pushed,
+/// pushed before a crash or a Redis flush), highest priority and oldest first, marked pushed
+/// atomically so two sweepers do not take the same rows.
 pub async fn take_due(
     db: &impl ConnectionTrait,
+    queue: &str,
+    lane: &str,
     limit: u64,
     repush_after_secs: i64,
 ) -> Result<Vec<DueJob>, StoreError> {
     Ok(DueJob::find_by_statement(stmt(
         db,
         "UPDATE jobs SET pushed_at = now() WHERE id IN ( \
-             SELECT id FROM jobs WHERE status IN ('queued','retrying') AND run_at <= now() \
+             SELECT id FROM jobs WHERE queue = $3 AND lane = $4 AND status IN ('queued','retrying') AND run_at <= now() \
              AND (pushed_at IS NULL OR pushed_at < now() - make_interval(secs => $2)) \
              ORDER BY priority DESC, run_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
          RETURNING id, queue, lane",
-        vec![(limit as i64).into(), (repush_after_secs as f64).into()],
+        vec![(limit as i64).into(), (repush_after_secs as f64).into(), queue.into(), lane.into()],
     ))
     .all(db)
     .await?)

@@ -55,7 +55,9 @@ pub struct Executors {
 pub fn start(runtime: Arc<Runtime>, slots: usize, abort: watch::Sender<bool>) -> Executors {
     let (closing_tx, closing_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
-    let mut monitor = Monitor::new().should_restart(|_, _| true);
+    // Restart apalis workers that fail (a Redis outage), except while shutting down.
+    let restart_unless_closing = closing_rx.clone();
+    let mut monitor = Monitor::new().should_restart(move |_, _| !*restart_unless_closing.borrow());
     let prefix = runtime.redis.prefix().to_string();
     for queue in Queue::ALL {
         for lane in Lane::ALL {
@@ -130,7 +132,11 @@ impl Executors {
             })
             .await;
         }
-        if tokio::time::timeout(Duration::from_secs(10), &mut self.monitor).await.is_err() {
+        // apalis may hold a few fetched ids; if its workers do not wind down promptly they
+        // are dropped: those ids are re-pushed by the sweepers (PostgreSQL still has the jobs
+        // queued) or re-enqueued by apalis's own orphan recovery.
+        if tokio::time::timeout(Duration::from_secs(2), &mut self.monitor).await.is_err() {
+            tracing::debug!("apalis monitor did not stop within 2 s; aborting it");
             self.monitor.abort();
         }
     }

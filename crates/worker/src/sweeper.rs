@@ -1,8 +1,9 @@
 //! The sweeper (in every worker; row locks keep two from taking the same jobs): pushes due
 //! jobs that Redis does not have (never pushed, a crash between commit and push, a flushed
-//! or restarted Redis, due retries, far-future jobs whose time came) and recovers jobs
-//! whose worker stopped heart-beating. Batches are bounded, so the Redis backlog stays
-//! small and PostgreSQL holds any overflow.
+//! or restarted Redis, due retries, far-future jobs whose time came, overflow of a full
+//! lane) and recovers jobs whose worker stopped heart-beating. Each lane's Redis backlog is
+//! topped up to at most `jobs::MAX_BACKLOG`; PostgreSQL holds the rest. Every 30 s it also
+//! trims what apalis-redis keeps of finished tasks.
 
 use std::time::Duration;
 
@@ -14,10 +15,18 @@ use store::DatabaseConnection;
 pub struct SweepSettings {
     pub interval: Duration,
     pub batch: u64,
-    /// A job pushed this long ago and still not claimed is pushed again.
+    /// A pushed job still unclaimed after this long is pushed again.
     pub repush_after: Duration,
     pub stale_after: Duration,
 }
+
+/// A lane whose Redis backlog is empty has lost whatever was pushed more than this long
+/// ago and not claimed (a flush or restart): those jobs are pushed again at once. A lane with
+/// a backlog waits `repush_after` before pushing a job a second time.
+const LOST_AFTER_SECS: i64 = 5;
+
+/// How often finished apalis entries are trimmed from Redis.
+const VACUUM_EVERY: Duration = Duration::from_secs(30);
 
 /// One pass; returns (pushed, recovered).
 pub async fn sweep_once(db: &DatabaseConnection, transport: &Transport, s: &SweepSettings) -> (usize, usize) {
@@ -33,25 +42,48 @@ pub async fn sweep_once(db: &DatabaseConnection, transport: &Transport, s: &Swee
             0
         }
     };
-    let due = match store::jobs::take_due(db, s.batch, s.repush_after.as_secs() as i64).await {
-        Ok(d) => d,
+    let lanes = match store::jobs::due_lanes(db, LOST_AFTER_SECS).await {
+        Ok(l) => l,
         Err(e) => {
             tracing::warn!(error = %e, "reading due jobs failed");
             return (0, recovered);
         }
     };
-    let mut failed = Vec::new();
-    for j in &due {
-        let (Ok(queue), Ok(lane)) = (j.queue.parse::<Queue>(), j.lane.parse::<Lane>()) else { continue };
-        if let Err(e) = transport.push(j.id, queue, lane).await {
-            tracing::warn!(error = %e, "push failed; will retry");
-            failed.push(j.id);
+    let mut pushed = 0;
+    for l in lanes {
+        let (Ok(queue), Ok(lane)) = (l.queue.parse::<Queue>(), l.lane.parse::<Lane>()) else { continue };
+        let backlog = match transport.backlog(queue, lane).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "Redis unavailable; will push later");
+                return (pushed, recovered);
+            }
+        };
+        let room = jobs::MAX_BACKLOG.saturating_sub(backlog).min(s.batch);
+        if room == 0 {
+            continue;
         }
+        let repush_after = if backlog == 0 { LOST_AFTER_SECS } else { s.repush_after.as_secs() as i64 };
+        let due = match store::jobs::take_due(db, &l.queue, &l.lane, room, repush_after).await {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::warn!(error = %e, "reading due jobs failed");
+                continue;
+            }
+        };
+        let mut failed = Vec::new();
+        for j in &due {
+            if let Err(e) = transport.push(j.id, queue, lane).await {
+                tracing::warn!(error = %e, "push failed; will retry");
+                failed.push(j.id);
+            }
+        }
+        if !failed.is_empty() {
+            let _ = store::jobs::unmark_pushed(db, &failed).await;
+        }
+        pushed += due.len() - failed.len();
     }
-    if !failed.is_empty() {
-        let _ = store::jobs::unmark_pushed(db, &failed).await;
-    }
-    (due.len() - failed.len(), recovered)
+    (pushed, recovered)
 }
 
 pub async fn run(
@@ -62,14 +94,19 @@ pub async fn run(
 ) {
     let mut tick = tokio::time::interval(s.interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_vacuum = tokio::time::Instant::now();
     loop {
         tokio::select! {
             _ = tick.tick() => {
-                let (pushed, _) = sweep_once(&db, &transport, &s).await;
-                if pushed as u64 == s.batch {
-                    // More waiting: go again at once (still bounded per pass).
-                    tick.reset_immediately();
+                if last_vacuum.elapsed() >= VACUUM_EVERY {
+                    last_vacuum = tokio::time::Instant::now();
+                    match jobs::vacuum(transport.redis(), 1000).await {
+                        Ok(n) if n > 0 => tracing::debug!(removed = n, "trimmed finished entries from Redis"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "trimming Redis failed"),
+                    }
                 }
+                sweep_once(&db, &transport, &s).await;
             }
             _ = crate::runtime::until_true(&mut stop) => return,
         }

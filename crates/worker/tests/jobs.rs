@@ -462,3 +462,42 @@ async fn finished_entries_are_trimmed_from_redis() {
         redis::cmd("KEYS").arg(format!("{}:*", config.job_meta_hash())).query_async(&mut conn).await.unwrap();
     assert_eq!((done_after, data_after, metas.len()), (0, 0, 0));
 }
+
+/// More due jobs than apalis-redis can promote at once (it fails from 8,000): Redis holds at
+/// most `MAX_BACKLOG` per lane, PostgreSQL the rest, and everything drains.
+#[tokio::test]
+async fn a_backlog_beyond_apalis_limits_drains() {
+    let app = app().await;
+    const N: usize = 9_000;
+    let txn = app.db.begin().await.unwrap();
+    let mut all = Vec::with_capacity(N);
+    for _ in 0..N {
+        all.push(jobs::enqueue(&txn, NewJob::new(Queue::Maintenance, "test.count", json!({}))).await.unwrap());
+    }
+    txn.commit().await.unwrap();
+    let transport = jobs::Transport::new(app.redis.clone());
+    transport.dispatch(&app.db, &all).await;
+    let backlog = transport.backlog(Queue::Maintenance, domain::jobs::Lane::Normal).await.unwrap();
+    assert_eq!(backlog, jobs::MAX_BACKLOG, "dispatch must stop at the lane's bound");
+
+    let runs = Arc::new(AtomicU32::new(0));
+    let w = worker::start(
+        &app.settings,
+        app.db.clone(),
+        app.redis.clone(),
+        Registry::default().register("test.count", counting(runs.clone())),
+    );
+    let max_backlog = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let drained = TestApp::eventually(Duration::from_secs(240), || async {
+        let b = transport.backlog(Queue::Maintenance, domain::jobs::Lane::Normal).await.unwrap();
+        max_backlog.fetch_max(b, Ordering::SeqCst);
+        let stats = store::jobs::stats(&app.db).await.unwrap();
+        stats.iter().find(|s| s.queue == "maintenance").unwrap().completed == N as i64
+    })
+    .await;
+    assert!(drained, "not drained; {} runs", runs.load(Ordering::SeqCst));
+    let max_backlog = max_backlog.load(Ordering::SeqCst);
+    assert!(max_backlog <= jobs::MAX_BACKLOG, "Redis held {max_backlog} ids in one lane");
+    assert_eq!(runs.load(Ordering::SeqCst) as usize, N);
+    w.stop().await;
+}
