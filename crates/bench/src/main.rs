@@ -82,6 +82,10 @@ fn seconds(v: &str, flag: &str) -> anyhow::Result<Duration> {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    // Logs (to stderr) only when asked for: RUST_LOG=worker=debug bench/run.sh queue
+    if std::env::var_os("RUST_LOG").is_some() {
+        settings::telemetry::init("mezzofy-bench", &settings::Settings::default());
+    }
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.is_empty() || args.iter().any(|a| a == "-h" || a == "--help") {
         eprint!("{}", usage());

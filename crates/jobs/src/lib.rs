@@ -19,7 +19,9 @@ pub struct NewJob {
     pub kind: String,
     pub priority: u8,
     pub payload: serde_json::Value,
-    pub run_at: chrono::DateTime<chrono::Utc>,
+    /// `None`: due now, by the database's clock (so clock skew between machines cannot make
+    /// a new job "not yet due").
+    pub run_at: Option<chrono::DateTime<chrono::Utc>>,
     pub idempotency_key: Option<String>,
     pub user_id: Option<Uuid>,
     pub max_attempts: u32,
@@ -32,7 +34,7 @@ impl NewJob {
             kind: kind.to_string(),
             priority: 50,
             payload: serde_json::to_value(payload).unwrap_or(serde_json::Value::Null),
-            run_at: chrono::Utc::now(),
+            run_at: None,
             idempotency_key: None,
             user_id: None,
             max_attempts: RetryPolicy::default().max_attempts(),
@@ -45,7 +47,7 @@ impl NewJob {
     }
 
     pub fn run_at(mut self, at: chrono::DateTime<chrono::Utc>) -> Self {
-        self.run_at = at;
+        self.run_at = Some(at);
         self
     }
 
@@ -115,6 +117,6 @@ pub async fn enqueue(db: &impl store::ConnectionTrait, job: NewJob) -> Result<En
     .await?;
     let queue = row.queue.parse().unwrap_or(job.queue);
     let lane = row.lane.parse().unwrap_or(lane);
-    let due_now = created && row.run_at <= chrono::Utc::now() + chrono::Duration::seconds(1);
+    let due_now = created && job.run_at.is_none_or(|at| at <= chrono::Utc::now());
     Ok(Enqueued { id: row.id, queue, lane, created, due_now })
 }

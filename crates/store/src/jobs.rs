@@ -48,7 +48,8 @@ pub struct NewJob {
     pub priority: i16,
     pub lane: String,
     pub payload: Json,
-    pub run_at: DateTime<Utc>,
+    /// `None`: now, by the database's clock.
+    pub run_at: Option<DateTime<Utc>>,
     pub idempotency_key: Option<String>,
     pub user_id: Option<Uuid>,
     pub max_attempts: i32,
@@ -61,7 +62,7 @@ pub async fn insert(db: &impl ConnectionTrait, j: NewJob) -> Result<(JobRow, boo
     let row = JobRow::find_by_statement(stmt(
         db,
         "INSERT INTO jobs (id, queue, kind, priority, lane, payload, run_at, idempotency_key, user_id, max_attempts) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         VALUES ($1, $2, $3, $4, $5, $6, COALESCE($7, now()), $8, $9, $10) \
          ON CONFLICT (idempotency_key) DO NOTHING RETURNING *",
         vec![
             j.id.into(),
@@ -115,7 +116,7 @@ pub async fn claim(db: &impl ConnectionTrait, id: Uuid, worker: &str) -> Result<
         db,
         "UPDATE jobs SET status = 'running', attempts = attempts + 1, worker = $2, heartbeat_at = now(), \
          started_at = COALESCE(started_at, now()), updated_at = now() \
-         WHERE id = $1 AND status IN ('queued','retrying') AND run_at <= now() + interval '1 second' RETURNING *",
+         WHERE id = $1 AND status IN ('queued','retrying') AND run_at <= now() RETURNING *",
         vec![id.into(), worker.into()],
     ))
     .one(db)
@@ -165,24 +166,26 @@ pub async fn complete(db: &impl ConnectionTrait, id: Uuid, worker: &str, result:
     Ok(r.rows_affected() == 1)
 }
 
-/// Records a failed attempt: `retrying` at `retry_at`, or `dead` when `retry_at` is `None`.
-/// Returns the new status, or `None` if the job was no longer this worker's.
+/// Records a failed attempt: `retrying` in `retry_in` (from the database's clock), or `dead`
+/// when `retry_in` is `None`. Returns the new status, or `None` if the job was no longer this
+/// worker's.
 pub async fn fail(
     db: &impl ConnectionTrait,
     id: Uuid,
     worker: &str,
     error: &str,
-    retry_at: Option<DateTime<Utc>>,
+    retry_in: Option<std::time::Duration>,
 ) -> Result<Option<String>, StoreError> {
     let error: String = error.chars().take(4000).collect();
     let row = db
         .query_one_raw(stmt(
             db,
-            "UPDATE jobs SET status = CASE WHEN $4::timestamptz IS NULL THEN 'dead' ELSE 'retrying' END, \
-             run_at = COALESCE($4::timestamptz, run_at), last_error = $3, pushed_at = NULL, heartbeat_at = NULL, \
-             finished_at = CASE WHEN $4::timestamptz IS NULL THEN now() ELSE NULL END, updated_at = now() \
+            "UPDATE jobs SET status = CASE WHEN $4::float8 IS NULL THEN 'dead' ELSE 'retrying' END, \
+             run_at = CASE WHEN $4::float8 IS NULL THEN run_at ELSE now() + make_interval(secs => $4::float8) END, \
+             last_error = $3, pushed_at = NULL, heartbeat_at = NULL, \
+             finished_at = CASE WHEN $4::float8 IS NULL THEN now() ELSE NULL END, updated_at = now() \
              WHERE id = $1 AND status = 'running' AND worker = $2 RETURNING status",
-            vec![id.into(), worker.into(), error.into(), retry_at.into()],
+            vec![id.into(), worker.into(), error.into(), retry_in.map(|d| d.as_secs_f64()).into()],
         ))
         .await?;
     Ok(row.map(|r| r.try_get::<String>("", "status")).transpose()?)

@@ -8,7 +8,6 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::Utc;
 use domain::jobs::RetryPolicy;
 use serde_json::{Value, json};
 use store::DatabaseConnection;
@@ -297,10 +296,9 @@ impl Runtime {
         } else {
             None
         };
-        let retry_at = delay.and_then(|d| chrono::Duration::from_std(d).ok()).map(|d| Utc::now() + d);
         let message =
             if failure.retryable { failure.message.clone() } else { format!("{} (not retryable)", failure.message) };
-        match store::jobs::fail(&self.db, job.id, &self.name, &message, retry_at).await {
+        match store::jobs::fail(&self.db, job.id, &self.name, &message, delay).await {
             Ok(Some(status)) if status == "retrying" => {
                 tracing::warn!(job = %job.id, attempt, error = %failure.message, retry_in = ?delay, "job failed; will retry");
                 Outcome::Retrying

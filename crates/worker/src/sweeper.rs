@@ -25,6 +25,9 @@ pub struct SweepSettings {
 /// a backlog waits `repush_after` before pushing a job a second time.
 const LOST_AFTER_SECS: i64 = 5;
 
+/// Pause between passes while jobs are being pushed.
+const REFILL_PAUSE: Duration = Duration::from_millis(100);
+
 /// How often finished apalis entries are trimmed from Redis.
 const VACUUM_EVERY: Duration = Duration::from_secs(30);
 
@@ -92,22 +95,22 @@ pub async fn run(
     s: SweepSettings,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
-    let mut tick = tokio::time::interval(s.interval);
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_vacuum = tokio::time::Instant::now();
     loop {
-        tokio::select! {
-            _ = tick.tick() => {
-                if last_vacuum.elapsed() >= VACUUM_EVERY {
-                    last_vacuum = tokio::time::Instant::now();
-                    match jobs::vacuum(transport.redis(), 1000).await {
-                        Ok(n) if n > 0 => tracing::debug!(removed = n, "trimmed finished entries from Redis"),
-                        Ok(_) => {}
-                        Err(e) => tracing::warn!(error = %e, "trimming Redis failed"),
-                    }
-                }
-                sweep_once(&db, &transport, &s).await;
+        if last_vacuum.elapsed() >= VACUUM_EVERY {
+            last_vacuum = tokio::time::Instant::now();
+            match jobs::vacuum(transport.redis(), 1000).await {
+                Ok(n) if n > 0 => tracing::debug!(removed = n, "trimmed finished entries from Redis"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "trimming Redis failed"),
             }
+        }
+        let (pushed, _) = sweep_once(&db, &transport, &s).await;
+        // While a backlog drains, top lanes up again soon instead of waiting a full interval
+        // (otherwise the sweeper, not the workers, would set the throughput).
+        let wait = if pushed > 0 { REFILL_PAUSE.min(s.interval) } else { s.interval };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
             _ = crate::runtime::until_true(&mut stop) => return,
         }
     }

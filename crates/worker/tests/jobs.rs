@@ -501,3 +501,20 @@ async fn a_backlog_beyond_apalis_limits_drains() {
     assert_eq!(runs.load(Ordering::SeqCst) as usize, N);
     w.stop().await;
 }
+
+/// A retrying job cannot be claimed before its time, even when a duplicate delivery of its
+/// id arrives early (the retry schedule would otherwise collapse).
+#[tokio::test]
+async fn a_retrying_job_is_not_claimed_early() {
+    let app = app().await;
+    let txn = app.db.begin().await.unwrap();
+    let e = jobs::enqueue(&txn, NewJob::new(Queue::Agent, "test.any", json!({}))).await.unwrap();
+    txn.commit().await.unwrap();
+    assert!(store::jobs::claim(&app.db, e.id, "w1").await.unwrap().is_some());
+    let s = store::jobs::fail(&app.db, e.id, "w1", "timeout", Some(Duration::from_secs(60))).await.unwrap();
+    assert_eq!(s.as_deref(), Some("retrying"));
+    assert!(store::jobs::claim(&app.db, e.id, "w2").await.unwrap().is_none(), "claimed 60 s early");
+    let row = status(&app, e.id).await;
+    let wait = (row.run_at - chrono::Utc::now()).num_seconds();
+    assert!((55..=60).contains(&wait), "run_at is {wait} s away");
+}
