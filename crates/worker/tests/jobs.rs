@@ -135,7 +135,8 @@ async fn retries_follow_the_policy_then_dead_letter() {
     for (i, want) in policy.delays.iter().enumerate() {
         let gap = stamps[i + 1] - stamps[i];
         assert!(gap >= *want - Duration::from_millis(50), "retry {} came after {gap:?}, wanted {want:?}", i + 1);
-        assert!(gap < *want + Duration::from_secs(3), "retry {} came after {gap:?}", i + 1);
+        // Late is only slow (a busy machine); early would break the schedule.
+        assert!(gap < *want + Duration::from_secs(10), "retry {} came after {gap:?}", i + 1);
     }
     w.stop().await;
 }
