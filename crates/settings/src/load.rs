@@ -280,6 +280,15 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
         return Err(key_err("logging.level", "must not be empty (e.g. info)"));
     }
     range("worker.concurrency", s.worker.concurrency as u64, 1, 256)?;
+    for (queue, n) in &s.worker.queue_concurrency {
+        if !["agent", "media", "webhook", "delivery", "maintenance"].contains(&queue.as_str()) {
+            return Err(key_err(
+                &format!("worker.queue_concurrency.{}", clip(queue)),
+                "unknown queue (agent, media, webhook, delivery, maintenance)",
+            ));
+        }
+        range(&format!("worker.queue_concurrency.{queue}"), *n as u64, 1, 256)?;
+    }
     range("worker.heartbeat_secs", s.worker.heartbeat_secs, 1, 300)?;
     range("worker.shutdown_grace_secs", s.worker.shutdown_grace_secs, 1, 3600)?;
     range("worker.sweep_interval_ms", s.worker.sweep_interval_ms, 50, 60_000)?;
@@ -440,6 +449,17 @@ mod tests {
         assert!(e.contains("server"), "{e}");
         let e = with_file("a: [unclosed\n", &[]).unwrap_err().to_string();
         assert!(e.contains("not valid YAML"), "{e}");
+    }
+
+    #[test]
+    fn per_queue_concurrency() {
+        let s = with_file("worker:\n  queue_concurrency: {media: 1}\n", &[]).unwrap();
+        assert_eq!(s.worker.concurrency_of("media"), 1);
+        assert_eq!(s.worker.concurrency_of("agent"), 4);
+        let e = with_file("worker:\n  queue_concurrency: {video: 1}\n", &[]).unwrap_err().to_string();
+        assert!(e.contains("worker.queue_concurrency.video"), "{e}");
+        let e = with_file("worker:\n  queue_concurrency: {media: 0}\n", &[]).unwrap_err().to_string();
+        assert!(e.contains("worker.queue_concurrency.media"), "{e}");
     }
 
     #[test]

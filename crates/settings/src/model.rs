@@ -227,6 +227,8 @@ impl Default for MetricsSettings {
 pub struct WorkerSettings {
     /// Jobs run at once per queue and priority lane (high, normal, low each get this many).
     pub concurrency: usize,
+    /// Per-queue overrides of `concurrency`, e.g. `{media: 1, delivery: 8}`.
+    pub queue_concurrency: std::collections::BTreeMap<String, usize>,
     /// Seconds between liveness reports.
     pub heartbeat_secs: u64,
     /// Seconds running jobs get to finish on SIGTERM.
@@ -243,6 +245,7 @@ impl Default for WorkerSettings {
     fn default() -> Self {
         Self {
             concurrency: 4,
+            queue_concurrency: std::collections::BTreeMap::new(),
             heartbeat_secs: 5,
             shutdown_grace_secs: 30,
             sweep_interval_ms: 1000,
@@ -263,6 +266,13 @@ pub struct SchedulerSettings {
 impl Default for SchedulerSettings {
     fn default() -> Self {
         Self { timezone: "Asia/Singapore".into(), heartbeat_secs: 5 }
+    }
+}
+
+impl WorkerSettings {
+    /// Slots per lane of `queue`.
+    pub fn concurrency_of(&self, queue: &str) -> usize {
+        self.queue_concurrency.get(queue).copied().unwrap_or(self.concurrency)
     }
 }
 

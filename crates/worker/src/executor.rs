@@ -51,8 +51,8 @@ pub struct Executors {
     abort: watch::Sender<bool>,
 }
 
-/// Starts `slots` executors per lane of every queue and the apalis workers feeding them.
-pub fn start(runtime: Arc<Runtime>, slots: usize, abort: watch::Sender<bool>) -> Executors {
+/// Starts `slots(queue)` executors per lane of every queue and the apalis workers feeding them.
+pub fn start(runtime: Arc<Runtime>, slots: impl Fn(Queue) -> usize, abort: watch::Sender<bool>) -> Executors {
     let (closing_tx, closing_rx) = watch::channel(false);
     let mut tasks = JoinSet::new();
     // Restart apalis workers that fail (a Redis outage), except while shutting down.
@@ -60,10 +60,11 @@ pub fn start(runtime: Arc<Runtime>, slots: usize, abort: watch::Sender<bool>) ->
     let mut monitor = Monitor::new().should_restart(move |_, _| !*restart_unless_closing.borrow());
     let prefix = runtime.redis.prefix().to_string();
     for queue in Queue::ALL {
+        let slots = slots(queue).max(1);
         for lane in Lane::ALL {
-            let (tx, rx) = mpsc::channel::<Uuid>(slots.max(1));
+            let (tx, rx) = mpsc::channel::<Uuid>(slots);
             let rx = Arc::new(Mutex::new(rx));
-            for _ in 0..slots.max(1) {
+            for _ in 0..slots {
                 let (rt, rx, closing) = (runtime.clone(), rx.clone(), closing_rx.clone());
                 tasks.spawn(async move { slot(rt, rx, closing).await });
             }

@@ -52,7 +52,8 @@ pub fn start(settings: &Settings, db: store::DatabaseConnection, redis: kv::Redi
         heartbeat,
         abort: abort_rx,
     });
-    let executors = executor::start(runtime, settings.worker.concurrency, abort_tx);
+    let worker_settings = settings.worker.clone();
+    let executors = executor::start(runtime, move |q| worker_settings.concurrency_of(q.as_str()), abort_tx);
     let (stop_tx, stop_rx) = watch::channel(false);
     let sweep = sweeper::SweepSettings {
         interval: Duration::from_millis(settings.worker.sweep_interval_ms),
