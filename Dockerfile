@@ -17,7 +17,7 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry,sharing=locked \
     --mount=type=cache,target=/usr/local/cargo/git,sharing=locked \
     --mount=type=cache,target=/app/target,sharing=locked \
-    cargo build --release --locked \
+    cargo build --release --locked -p api -p worker -p scheduler -p cli \
  && install -d /out/bin \
  && for b in mezzofy-api mezzofy-worker mezzofy-scheduler mezzofy; do \
         install -m 0755 "target/release/$b" /out/bin/; \

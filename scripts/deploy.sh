@@ -80,7 +80,7 @@ else
     command -v cargo >/dev/null 2>&1 || die "cargo not found (install Rust via rustup, or run scripts/setup.sh)"
     log "cargo build --release --locked"
 fi
-(cd "$REPO_ROOT" && "${BUILD[@]}" cargo build --release --locked)
+(cd "$REPO_ROOT" && "${BUILD[@]}" cargo build --release --locked -p api -p worker -p scheduler -p cli)
 
 TARGET_DIR=${CARGO_TARGET_DIR:-$REPO_ROOT/target}
 [[ $TARGET_DIR == /* ]] || TARGET_DIR=$REPO_ROOT/$TARGET_DIR

@@ -49,7 +49,7 @@ export MEZZOFY_DATA_DIR=${MEZZOFY_DATA_DIR:-$REPO_ROOT/data}
 export MEZZOFY_ENV=${MEZZOFY_ENV:-development}
 
 log "building (release; the first build takes several minutes)"
-cargo build --release --locked --bins
+cargo build --release --locked -p api -p worker -p scheduler -p cli
 BIN="$CARGO_TARGET_DIR/release"
 
 "$(dirname "${BASH_SOURCE[0]}")/stop.sh" --quiet || true
