@@ -118,7 +118,7 @@ impl Transport {
                 Err(e) => tracing::warn!(job = %j.id, error = %e, "push failed; the sweeper will push it"),
             }
         }
-        if let Err(e) = store::jobs::mark_pushed(db, &pushed).await {
+        if let Err(e) = store::jobs::set_pushed(db, &pushed, true).await {
             tracing::warn!(error = %e, "could not record pushes; the sweeper may push again (harmless)");
         }
     }

@@ -94,17 +94,19 @@ pub async fn get(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<JobRow>, 
     Ok(JobRow::find_by_statement(stmt(db, "SELECT * FROM jobs WHERE id = $1", vec![id.into()])).one(db).await?)
 }
 
-/// Records that these jobs were just handed to Redis.
-pub async fn mark_pushed(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), StoreError> {
+/// Records that these jobs were just handed to Redis (`pushed = true`), or makes them
+/// eligible for an immediate re-push (`false`: a worker hands back what it took from Redis
+/// but did not start, or a push failed). Only jobs still waiting change.
+pub async fn set_pushed(db: &impl ConnectionTrait, ids: &[Uuid], pushed: bool) -> Result<(), StoreError> {
     if ids.is_empty() {
         return Ok(());
     }
-    db.execute_raw(stmt(
-        db,
-        "UPDATE jobs SET pushed_at = now() WHERE id = ANY($1) AND status IN ('queued','retrying')",
-        vec![ids.to_vec().into()],
-    ))
-    .await?;
+    let sql = if pushed {
+        "UPDATE jobs SET pushed_at = now() WHERE id = ANY($1) AND status IN ('queued','retrying')"
+    } else {
+        "UPDATE jobs SET pushed_at = NULL WHERE id = ANY($1) AND status IN ('queued','retrying')"
+    };
+    db.execute_raw(stmt(db, sql, vec![ids.to_vec().into()])).await?;
     Ok(())
 }
 
@@ -389,19 +391,4 @@ pub async fn release(db: &impl ConnectionTrait, id: Uuid, worker: &str) -> Resul
         ))
         .await?;
     Ok(r.rows_affected() == 1)
-}
-
-/// Makes queued jobs eligible for an immediate re-push (a worker hands back what it took
-/// from Redis but did not start).
-pub async fn unmark_pushed(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), StoreError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    db.execute_raw(stmt(
-        db,
-        "UPDATE jobs SET pushed_at = NULL WHERE id = ANY($1) AND status IN ('queued','retrying')",
-        vec![ids.to_vec().into()],
-    ))
-    .await?;
-    Ok(())
 }

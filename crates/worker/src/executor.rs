@@ -28,17 +28,17 @@ struct Forward {
 async fn forward(job: JobRef, f: Data<Forward>) -> Result<(), BoxDynError> {
     let mut closing = f.closing.clone();
     if *closing.borrow() {
-        let _ = store::jobs::unmark_pushed(&f.db, &[job.id]).await;
+        let _ = store::jobs::set_pushed(&f.db, &[job.id], false).await;
         return Ok(());
     }
     tokio::select! {
         r = f.tx.send(job.id) => {
             if r.is_err() {
-                let _ = store::jobs::unmark_pushed(&f.db, &[job.id]).await;
+                let _ = store::jobs::set_pushed(&f.db, &[job.id], false).await;
             }
         }
         _ = crate::runtime::until_true(&mut closing) => {
-            let _ = store::jobs::unmark_pushed(&f.db, &[job.id]).await;
+            let _ = store::jobs::set_pushed(&f.db, &[job.id], false).await;
         }
     }
     Ok(())
@@ -116,7 +116,7 @@ async fn slot(rt: Arc<Runtime>, rx: Arc<Mutex<mpsc::Receiver<Uuid>>>, mut closin
         left.push(id);
     }
     if !left.is_empty() {
-        let _ = store::jobs::unmark_pushed(&rt.db, &left).await;
+        let _ = store::jobs::set_pushed(&rt.db, &left, false).await;
     }
 }
 

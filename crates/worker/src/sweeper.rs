@@ -82,7 +82,7 @@ pub async fn sweep_once(db: &DatabaseConnection, transport: &Transport, s: &Swee
             }
         }
         if !failed.is_empty() {
-            let _ = store::jobs::unmark_pushed(db, &failed).await;
+            let _ = store::jobs::set_pushed(db, &failed, false).await;
         }
         pushed += due.len() - failed.len();
     }

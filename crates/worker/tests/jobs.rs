@@ -55,16 +55,21 @@ fn counting(counter: Arc<AtomicU32>) -> KindSpec {
     })
 }
 
+/// A worker whose only kind, `test.count`, counts its runs.
+fn start_counting(app: &TestApp, counter: Arc<AtomicU32>) -> worker::WorkerHandle {
+    worker::start(
+        &app.settings,
+        app.db.clone(),
+        app.redis.clone(),
+        Registry::default().register("test.count", counting(counter)),
+    )
+}
+
 #[tokio::test]
 async fn committed_jobs_run_and_rolled_back_ones_never_do() {
     let app = app().await;
     let runs = Arc::new(AtomicU32::new(0));
-    let w = worker::start(
-        &app.settings,
-        app.db.clone(),
-        app.redis.clone(),
-        Registry::default().register("test.count", counting(runs.clone())),
-    );
+    let w = start_counting(&app, runs.clone());
 
     let txn = app.db.begin().await.unwrap();
     let rolled_back = jobs::enqueue(&txn, NewJob::new(Queue::Maintenance, "test.count", json!({}))).await.unwrap();
@@ -92,12 +97,7 @@ async fn a_job_survives_redis_losing_it() {
     // Redis forgets everything of ours before any worker runs.
     app.redis.delete_prefixed().await.unwrap();
     let runs = Arc::new(AtomicU32::new(0));
-    let w = worker::start(
-        &app.settings,
-        app.db.clone(),
-        app.redis.clone(),
-        Registry::default().register("test.count", counting(runs.clone())),
-    );
+    let w = start_counting(&app, runs.clone());
     wait_status(&app, e.id, "completed", Duration::from_secs(30)).await;
     assert_eq!(runs.load(Ordering::SeqCst), 1);
     w.stop().await;
@@ -210,12 +210,7 @@ async fn a_retried_job_never_repeats_a_completed_effect() {
 async fn idempotency_keys_and_duplicate_pushes_run_once() {
     let app = app().await;
     let runs = Arc::new(AtomicU32::new(0));
-    let w = worker::start(
-        &app.settings,
-        app.db.clone(),
-        app.redis.clone(),
-        Registry::default().register("test.count", counting(runs.clone())),
-    );
+    let w = start_counting(&app, runs.clone());
     let a = enqueue(&app, NewJob::new(Queue::Webhook, "test.count", json!({"n": 1})).idempotency_key("stripe:evt_123"))
         .await;
     let b = enqueue(&app, NewJob::new(Queue::Webhook, "test.count", json!({"n": 2})).idempotency_key("stripe:evt_123"))
@@ -362,12 +357,7 @@ async fn workers_survive_a_redis_restart() {
     })
     .await;
     let runs = Arc::new(AtomicU32::new(0));
-    let w = worker::start(
-        &app.settings,
-        app.db.clone(),
-        app.redis.clone(),
-        Registry::default().register("test.count", counting(runs.clone())),
-    );
+    let w = start_counting(&app, runs.clone());
     let before = enqueue(&app, NewJob::new(Queue::Agent, "test.count", json!({}))).await;
     wait_status(&app, before.id, "completed", Duration::from_secs(20)).await;
     redis.restart();
@@ -387,12 +377,7 @@ async fn workers_survive_a_redis_restart() {
 #[tokio::test]
 async fn an_idle_worker_picks_up_within_a_second() {
     let app = app().await;
-    let w = worker::start(
-        &app.settings,
-        app.db.clone(),
-        app.redis.clone(),
-        Registry::default().register("test.count", counting(Arc::new(AtomicU32::new(0)))),
-    );
+    let w = start_counting(&app, Arc::new(AtomicU32::new(0)));
     tokio::time::sleep(Duration::from_secs(2)).await; // let it go idle
     for _ in 0..3 {
         let start = Instant::now();
@@ -437,12 +422,7 @@ async fn progress_and_results_are_published_to_the_user() {
 #[tokio::test]
 async fn finished_entries_are_trimmed_from_redis() {
     let app = app().await;
-    let w = worker::start(
-        &app.settings,
-        app.db.clone(),
-        app.redis.clone(),
-        Registry::default().register("test.count", counting(Arc::new(AtomicU32::new(0)))),
-    );
+    let w = start_counting(&app, Arc::new(AtomicU32::new(0)));
     let mut ids = Vec::new();
     for _ in 0..20 {
         ids.push(enqueue(&app, NewJob::new(Queue::Agent, "test.count", json!({}))).await.id);
@@ -482,12 +462,7 @@ async fn a_backlog_beyond_apalis_limits_drains() {
     assert_eq!(backlog, jobs::MAX_BACKLOG, "dispatch must stop at the lane's bound");
 
     let runs = Arc::new(AtomicU32::new(0));
-    let w = worker::start(
-        &app.settings,
-        app.db.clone(),
-        app.redis.clone(),
-        Registry::default().register("test.count", counting(runs.clone())),
-    );
+    let w = start_counting(&app, runs.clone());
     let max_backlog = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let drained = TestApp::eventually(Duration::from_secs(240), || async {
         let b = transport.backlog(Queue::Maintenance, domain::jobs::Lane::Normal).await.unwrap();
