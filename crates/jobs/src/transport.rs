@@ -86,6 +86,18 @@ impl Transport {
         Ok(scheduled + active)
     }
 
+    /// Pushes several job ids of one lane in one round trip.
+    pub async fn push_many(&self, ids: &[Uuid], queue: Queue, lane: Lane) -> Result<(), JobError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let mut storage = self.storage(queue, lane);
+        storage
+            .push_bulk(ids.iter().map(|id| JobRef { id: *id }).collect())
+            .await
+            .map_err(|e| JobError::Transport(e.to_string()))
+    }
+
     /// Pushes one job id.
     pub async fn push(&self, id: Uuid, queue: Queue, lane: Lane) -> Result<(), JobError> {
         let mut storage = self.storage(queue, lane);

@@ -26,7 +26,7 @@ pub struct SweepSettings {
 const LOST_AFTER_SECS: i64 = 5;
 
 /// Pause between passes while jobs are being pushed.
-const REFILL_PAUSE: Duration = Duration::from_millis(100);
+const REFILL_PAUSE: Duration = Duration::from_millis(25);
 
 /// How often finished apalis entries are trimmed from Redis.
 const VACUUM_EVERY: Duration = Duration::from_secs(30);
@@ -74,17 +74,14 @@ pub async fn sweep_once(db: &DatabaseConnection, transport: &Transport, s: &Swee
                 continue;
             }
         };
-        let mut failed = Vec::new();
-        for j in &due {
-            if let Err(e) = transport.push(j.id, queue, lane).await {
+        let ids: Vec<uuid::Uuid> = due.iter().map(|j| j.id).collect();
+        match transport.push_many(&ids, queue, lane).await {
+            Ok(()) => pushed += ids.len(),
+            Err(e) => {
                 tracing::warn!(error = %e, "push failed; will retry");
-                failed.push(j.id);
+                let _ = store::jobs::set_pushed(db, &ids, false).await;
             }
         }
-        if !failed.is_empty() {
-            let _ = store::jobs::set_pushed(db, &failed, false).await;
-        }
-        pushed += due.len() - failed.len();
     }
     (pushed, recovered)
 }
