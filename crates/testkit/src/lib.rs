@@ -17,8 +17,18 @@ pub use redis_server::PrivateRedis;
 
 use std::path::PathBuf;
 
-/// The repository root (for `config/roles.yaml` and other committed files).
+/// The repository root (for `config/roles.yaml` and other committed files): the nearest
+/// directory above the working directory (test binaries run in their package's directory)
+/// holding `config/roles.yaml`, else the one this crate was compiled in. The working
+/// directory comes first because a shared target directory may hold a build of this crate
+/// made in another checkout.
 pub fn repo_root() -> PathBuf {
+    let is_root = |p: &std::path::Path| p.join("config/roles.yaml").is_file() && p.join("Cargo.toml").is_file();
+    if let Ok(cwd) = std::env::current_dir()
+        && let Some(found) = cwd.ancestors().find(|p| is_root(p))
+    {
+        return found.to_path_buf();
+    }
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
 }
 

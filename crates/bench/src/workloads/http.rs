@@ -81,6 +81,24 @@ async fn measure(app: &TestApp, options: &Options) -> anyhow::Result<Outcome> {
     out.push("me_p99_ms", ms(me.p99_ms()));
     out.push("me_vs_baseline", ratio(me.rps(), baseline.rps()));
 
+    // Same cost for a wrong password and an unknown account (both 401 after one argon2id
+    // verification): the ratio should be close to 1.
+    let wrong_pw = login_users.first().map(|u| u.email.clone()).unwrap_or_default();
+    let mut timing = Vec::new();
+    for (name, email) in [("login_wrong_password", wrong_pw), ("login_unknown_user", "nobody@example.com".to_string())]
+    {
+        let url = app.url("/auth/login");
+        let body = json!({"email": email, "password": "not-the-password"});
+        let build: load::BuildRequest = Arc::new(move |c: &Client| c.post(&url).json(&body));
+        let conns = HttpConnection::many(LOGIN_CONNECTIONS, build, StatusCode::UNAUTHORIZED)?;
+        let r = phase(name, login_cfg, conns, &mut out).await?;
+        out.push(&format!("{name}_p50_ms"), ms(r.p50_ms()));
+        timing.push(r.p50_ms());
+    }
+    if let [wrong, unknown] = timing[..] {
+        out.push("login_unknown_vs_wrong_p50", ratio(unknown, wrong));
+    }
+
     let conns = login_users
         .into_iter()
         .map(|user| {
