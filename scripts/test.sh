@@ -20,6 +20,9 @@ for db in $(psql_admin -d postgres -Atc "SELECT datname FROM pg_database WHERE d
     psql_admin -d postgres -c "DROP DATABASE IF EXISTS \"$db\"" >/dev/null 2>&1 || true
 done
 redis-cli -h 127.0.0.1 --scan --pattern 'mzt:*' | xargs -r -n 500 redis-cli -h 127.0.0.1 unlink >/dev/null
+# apalis also records every queue it sees in one global, unprefixed sorted set.
+redis-cli -h 127.0.0.1 zrange core:apalis:queues:list 0 -1 | grep '^mzt:' \
+    | xargs -r -n 500 redis-cli -h 127.0.0.1 zrem core:apalis:queues:list >/dev/null || true
 
 log "checking scripts"
 for f in scripts/*.sh .ci/run; do bash -n "$f"; done

@@ -442,6 +442,24 @@ async fn finished_entries_are_trimmed_from_redis() {
     let metas: Vec<String> =
         redis::cmd("KEYS").arg(format!("{}:*", config.job_meta_hash())).query_async(&mut conn).await.unwrap();
     assert_eq!((done_after, data_after, metas.len()), (0, 0, 0));
+
+    // Metadata of workers apalis no longer knows is deleted; a registered worker's is kept.
+    let queue = config.workers_set().trim_end_matches(":workers").to_string();
+    let gone = format!("{queue}:workers:metadata:departed-worker");
+    let alive = format!("{queue}:workers:metadata:registered-worker");
+    for key in [&gone, &alive] {
+        let _: () = redis::cmd("HSET").arg(key).arg("service").arg("x").query_async(&mut conn).await.unwrap();
+    }
+    let _: () = redis::cmd("ZADD")
+        .arg(config.workers_set())
+        .arg(1)
+        .arg("registered-worker")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    jobs::vacuum(&app.redis, 1000).await.unwrap();
+    let (g, a): (bool, bool) = redis::pipe().exists(&gone).exists(&alive).query_async(&mut conn).await.unwrap();
+    assert_eq!((g, a), (false, true));
 }
 
 /// More due jobs than apalis-redis can promote at once (it fails from 8,000): Redis holds at
