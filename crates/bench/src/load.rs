@@ -42,6 +42,16 @@ pub struct Report {
     latencies_us: Vec<u64>,
 }
 
+/// Nearest-rank quantile `q` (0..=1) of sorted microseconds, in milliseconds (0 if empty).
+pub fn percentile_ms(sorted_us: &[u64], q: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return 0.0;
+    }
+    let n = sorted_us.len();
+    let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
+    sorted_us.get(rank - 1).copied().unwrap_or(0) as f64 / 1000.0
+}
+
 impl Report {
     pub fn rps(&self) -> f64 {
         let secs = self.elapsed.as_secs_f64();
@@ -50,12 +60,7 @@ impl Report {
 
     /// Latency at quantile `q` (0..=1, nearest rank), in milliseconds.
     pub fn percentile_ms(&self, q: f64) -> f64 {
-        if self.latencies_us.is_empty() {
-            return 0.0;
-        }
-        let n = self.latencies_us.len();
-        let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
-        self.latencies_us.get(rank - 1).copied().unwrap_or(0) as f64 / 1000.0
+        percentile_ms(&self.latencies_us, q)
     }
 
     pub fn p50_ms(&self) -> f64 {
@@ -244,5 +249,8 @@ mod tests {
         assert_eq!(r.p99_ms(), 99.0);
         assert_eq!(r.max_ms(), 100.0);
         assert_eq!(r.rps(), 100.0);
+        assert_eq!(percentile_ms(&[], 0.5), 0.0);
+        let v: Vec<u64> = (1..=100).map(|i| i * 1000).collect();
+        assert_eq!((percentile_ms(&v, 0.5), percentile_ms(&v, 0.99), percentile_ms(&v, 1.0)), (50.0, 99.0, 100.0));
     }
 }

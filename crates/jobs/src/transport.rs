@@ -181,33 +181,19 @@ return removed
 /// up: delete the hashes of workers no longer registered.
 async fn forget_departed_workers(redis: &Redis, c: &Config) -> Result<u64, JobError> {
     let err = |e: redis::RedisError| JobError::Transport(e.to_string());
-    let mut conn = redis.conn();
     let prefix = format!("{}:workers:metadata:", c.workers_set().trim_end_matches(":workers"));
-    let pattern = format!("{}*", prefix.replace('*', "\\*").replace('?', "\\?").replace('[', "\\["));
-    let mut cursor: u64 = 0;
+    let keys =
+        redis.scan(&format!("{}*", kv::escape_glob(&prefix))).await.map_err(|e| JobError::Transport(e.to_string()))?;
+    let mut conn = redis.conn();
     let mut removed = 0u64;
-    loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(200)
-            .query_async(&mut conn)
-            .await
-            .map_err(err)?;
-        for key in keys {
-            let Some(name) = key.strip_prefix(&prefix) else { continue };
-            let registered: Option<f64> =
-                redis::cmd("ZSCORE").arg(c.workers_set()).arg(name).query_async(&mut conn).await.map_err(err)?;
-            if registered.is_none() {
-                let _: u64 = redis::cmd("DEL").arg(&key).query_async(&mut conn).await.map_err(err)?;
-                removed += 1;
-            }
+    for key in keys {
+        let Some(name) = key.strip_prefix(&prefix) else { continue };
+        let registered: Option<f64> =
+            redis::cmd("ZSCORE").arg(c.workers_set()).arg(name).query_async(&mut conn).await.map_err(err)?;
+        if registered.is_none() {
+            let _: u64 = redis::cmd("DEL").arg(&key).query_async(&mut conn).await.map_err(err)?;
+            removed += 1;
         }
-        if next == 0 {
-            return Ok(removed);
-        }
-        cursor = next;
     }
+    Ok(removed)
 }

@@ -93,34 +93,42 @@ impl Redis {
         Ok(start.elapsed())
     }
 
-    /// Deletes every key under this handle's prefix (tests and `mezzofy` maintenance only).
-    pub async fn delete_prefixed(&self) -> Result<u64, KvError> {
+    /// Every key matching the glob `pattern` (SCAN, so Redis is never blocked).
+    pub async fn scan(&self, pattern: &str) -> Result<Vec<String>, KvError> {
         let mut conn = self.conn();
-        let pattern = format!("{}*", escape_glob(&self.prefix));
         let mut cursor: u64 = 0;
-        let mut deleted = 0u64;
+        let mut found = Vec::new();
         loop {
             let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
                 .arg(cursor)
                 .arg("MATCH")
-                .arg(&pattern)
+                .arg(pattern)
                 .arg("COUNT")
                 .arg(500)
                 .query_async(&mut conn)
                 .await?;
-            if !keys.is_empty() {
-                let n: u64 = redis::cmd("UNLINK").arg(&keys).query_async(&mut conn).await?;
-                deleted += n;
-            }
+            found.extend(keys);
             if next == 0 {
-                return Ok(deleted);
+                return Ok(found);
             }
             cursor = next;
         }
     }
+
+    /// Deletes every key under this handle's prefix (tests and `mezzofy` maintenance only).
+    pub async fn delete_prefixed(&self) -> Result<u64, KvError> {
+        let keys = self.scan(&format!("{}*", escape_glob(&self.prefix))).await?;
+        let mut deleted = 0u64;
+        for chunk in keys.chunks(500) {
+            let n: u64 = redis::cmd("UNLINK").arg(chunk).query_async(&mut self.conn()).await?;
+            deleted += n;
+        }
+        Ok(deleted)
+    }
 }
 
-fn escape_glob(s: &str) -> String {
+/// Escapes `*`, `?`, `[`, `]` and `\\` so `s` matches itself in a Redis glob.
+pub fn escape_glob(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(c, '*' | '?' | '[' | ']' | '\\') {

@@ -6,13 +6,12 @@
 //! `/auth/login` (argon2id, CPU-bound, with fewer connections).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use reqwest::{Client, Method, StatusCode};
 use serde_json::json;
 use testkit::TestApp;
 
-use super::{Options, Outcome};
+use super::{Options, Outcome, ms, rate, ratio, secs};
 use crate::load::{self, HttpConnection, LoadConfig, Report};
 
 /// Connections of the login phase: argon2 saturates the CPU long before 64.
@@ -128,20 +127,4 @@ async fn phase(name: &str, cfg: LoadConfig, conns: Vec<HttpConnection>, out: &mu
     }
     out.errors += report.errors;
     Ok(report)
-}
-
-fn secs(d: Duration) -> String {
-    format!("{}", d.as_secs_f64())
-}
-
-fn rate(v: f64) -> String {
-    format!("{v:.1}")
-}
-
-fn ms(v: f64) -> String {
-    format!("{v:.3}")
-}
-
-fn ratio(a: f64, b: f64) -> String {
-    if b > 0.0 { format!("{:.3}", a / b) } else { "nan".into() }
 }

@@ -38,6 +38,23 @@ impl Outcome {
     }
 }
 
+/// Result formatting shared by the workloads.
+pub(crate) fn secs(d: Duration) -> String {
+    format!("{}", d.as_secs_f64())
+}
+
+pub(crate) fn rate(v: f64) -> String {
+    format!("{v:.1}")
+}
+
+pub(crate) fn ms(v: f64) -> String {
+    format!("{v:.3}")
+}
+
+pub(crate) fn ratio(a: f64, b: f64) -> String {
+    if b > 0.0 { format!("{:.3}", a / b) } else { "nan".into() }
+}
+
 /// Name and one-line description of every workload.
 pub const WORKLOADS: &[(&str, &str)] = &[
     ("http", "HTTP baseline (404, no IO) vs /health, /auth/me and /auth/login on one api worker"),

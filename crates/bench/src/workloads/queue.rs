@@ -21,7 +21,8 @@ use store::TransactionTrait;
 use testkit::TestApp;
 use tokio::task::JoinSet;
 
-use super::{Options, Outcome};
+use super::{Options, Outcome, ms, rate, ratio};
+use crate::load::percentile_ms;
 
 /// Concurrent producer tasks of the enqueue phase.
 pub const PRODUCERS: usize = 16;
@@ -164,24 +165,7 @@ async fn redis_ceiling(app: &TestApp, n: usize) -> anyhow::Result<(f64, f64)> {
 
 /// Keys under the test's prefix (what the job system leaves behind in Redis).
 async fn redis_keys(app: &TestApp) -> anyhow::Result<u64> {
-    let mut conn = app.redis.conn();
-    let pattern = format!("{}*", app.redis.prefix());
-    let (mut cursor, mut total) = (0u64, 0u64);
-    loop {
-        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(&pattern)
-            .arg("COUNT")
-            .arg(1000)
-            .query_async(&mut conn)
-            .await?;
-        total += keys.len() as u64;
-        if next == 0 {
-            return Ok(total);
-        }
-        cursor = next;
-    }
+    Ok(app.redis.scan(&format!("{}*", kv::escape_glob(app.redis.prefix()))).await?.len() as u64)
 }
 
 struct Enqueue {
@@ -344,40 +328,4 @@ async fn counts(db: &store::DatabaseConnection) -> anyhow::Result<Counts> {
         running: q.running,
         retrying: q.retrying,
     })
-}
-
-/// Nearest-rank percentile of sorted microseconds, in milliseconds.
-fn percentile_ms(sorted_us: &[u64], q: f64) -> f64 {
-    if sorted_us.is_empty() {
-        return 0.0;
-    }
-    let n = sorted_us.len();
-    let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
-    sorted_us.get(rank - 1).copied().unwrap_or(0) as f64 / 1000.0
-}
-
-fn rate(v: f64) -> String {
-    format!("{v:.1}")
-}
-
-fn ms(v: f64) -> String {
-    format!("{v:.3}")
-}
-
-fn ratio(a: f64, b: f64) -> String {
-    if b > 0.0 { format!("{:.3}", a / b) } else { "nan".into() }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn percentiles() {
-        let v: Vec<u64> = (1..=100).map(|i| i * 1000).collect();
-        assert_eq!(percentile_ms(&v, 0.5), 50.0);
-        assert_eq!(percentile_ms(&v, 0.99), 99.0);
-        assert_eq!(percentile_ms(&v, 1.0), 100.0);
-        assert_eq!(percentile_ms(&[], 0.5), 0.0);
-    }
 }
