@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::admin::Paging;
-use crate::auth::audit;
+use crate::auth::{Actor, audit};
 use crate::client::ClientInfo;
 use crate::context::AppContext;
 use crate::error::{ApiError, ApiResult};
@@ -196,9 +196,9 @@ pub async fn replay(
             ));
         }
     };
-    let actor = store::users::by_id(&txn, caller.user_id).await?;
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    audit(&txn, actor.as_ref(), "admin.dlq.replay", json!({"jobs": ids, "count": ids.len()}), client).await?;
+    audit(&txn, Some(Actor::from(caller)), "admin.dlq.replay", json!({"jobs": ids, "count": ids.len()}), client)
+        .await?;
     txn.commit().await.map_err(store::StoreError::from)?;
     for r in &rows {
         if let (Ok(q), Ok(l)) = (r.queue.parse::<Queue>(), r.lane.parse::<Lane>())
@@ -220,8 +220,7 @@ pub async fn cancel(ctx: &AppContext, caller: &Principal, id: Uuid, client: &Cli
             None => Err(ApiError::not_found("no such job")),
         };
     };
-    let actor = store::users::by_id(&txn, caller.user_id).await?;
-    audit(&txn, actor.as_ref(), "admin.job.cancel", json!({"job": id, "kind": row.kind}), client).await?;
+    audit(&txn, Some(Actor::from(caller)), "admin.job.cancel", json!({"job": id, "kind": row.kind}), client).await?;
     txn.commit().await.map_err(store::StoreError::from)?;
     Ok(row.into())
 }

@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::Paging;
-use crate::auth::{audit, hash_new_password, revoke_families};
+use crate::auth::{Actor, audit, hash_new_password, revoke_families};
 use crate::client::ClientInfo;
 use crate::context::AppContext;
 use crate::error::{ApiError, ApiResult};
@@ -139,10 +139,9 @@ pub async fn create(
         store::StoreError::Conflict(_) => ApiError::conflict("email_taken", "a user with this e-mail already exists"),
         other => other.into(),
     })?;
-    let actor = store::users::by_id(&txn, caller.user_id).await?;
     audit(
         &txn,
-        actor.as_ref(),
+        Some(Actor::from(caller)),
         "admin.user.create",
         json!({"target_user_id": user.id, "email": user.email, "department": department, "role": user.role}),
         client,
@@ -208,10 +207,9 @@ pub async fn update(
     } else {
         Vec::new()
     };
-    let actor = store::users::by_id(&txn, caller.user_id).await?;
     audit(
         &txn,
-        actor.as_ref(),
+        Some(Actor::from(caller)),
         "admin.user.update",
         json!({
             "target_user_id": id,

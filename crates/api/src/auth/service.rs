@@ -218,9 +218,28 @@ pub(crate) async fn hash_new_password(ctx: &AppContext, password: &str) -> ApiRe
     hash_password(ctx, password.to_string()).await
 }
 
+/// Whom an audit row is about.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Actor {
+    pub id: Uuid,
+    pub department: domain::Department,
+}
+
+impl From<&User> for Actor {
+    fn from(u: &User) -> Self {
+        Actor { id: u.id, department: u.department }
+    }
+}
+
+impl From<&Principal> for Actor {
+    fn from(p: &Principal) -> Self {
+        Actor { id: p.user_id, department: p.department }
+    }
+}
+
 pub(crate) async fn audit(
     conn: &impl store::ConnectionTrait,
-    user: Option<&User>,
+    actor: Option<Actor>,
     action: &str,
     details: serde_json::Value,
     client: &ClientInfo,
@@ -229,8 +248,8 @@ pub(crate) async fn audit(
     store::audit::record(
         conn,
         NewEntry {
-            user_id: user.map(|u| u.id),
-            department: user.map(|u| u.department.as_str()),
+            user_id: actor.map(|a| a.id),
+            department: actor.map(|a| a.department.as_str()),
             action,
             source: Source::Mobile,
             details,
@@ -271,7 +290,7 @@ pub async fn login(ctx: &AppContext, req: LoginRequest, client: &ClientInfo) -> 
             };
             audit(
                 &ctx.db,
-                other.as_ref(),
+                other.as_ref().map(Actor::from),
                 "auth.login.failure",
                 json!({"email": account_key, "reason": reason}),
                 client,
@@ -284,7 +303,7 @@ pub async fn login(ctx: &AppContext, req: LoginRequest, client: &ClientInfo) -> 
     if !user.is_active {
         audit(
             &ctx.db,
-            Some(&user),
+            Some(Actor::from(&user)),
             "auth.login.failure",
             json!({"email": user.email, "reason": "account_disabled"}),
             client,
@@ -314,8 +333,14 @@ pub async fn login(ctx: &AppContext, req: LoginRequest, client: &ClientInfo) -> 
     .await?;
     store::tokens::insert_refresh(&txn, pair.1.claims.jti, family, user.id, Utc::now(), pair.1.expires_at()).await?;
     store::users::record_login(&txn, user.id, rehash.clone()).await?;
-    audit(&txn, Some(&user), "auth.login.success", json!({"family": family, "rehashed": rehash.is_some()}), client)
-        .await?;
+    audit(
+        &txn,
+        Some(Actor::from(&user)),
+        "auth.login.success",
+        json!({"family": family, "rehashed": rehash.is_some()}),
+        client,
+    )
+    .await?;
     txn.commit().await.map_err(store::StoreError::from)?;
     metrics::counter!("auth_logins_total", "outcome" => "success").increment(1);
     Ok(token_pair(ctx, &user, pair))
@@ -362,7 +387,7 @@ pub async fn refresh(ctx: &AppContext, req: RefreshRequest, client: &ClientInfo)
         let revoked = store::tokens::revoke_family(&txn, state.family_id, "refresh_token_reuse").await?;
         audit(
             &txn,
-            Some(&user),
+            Some(Actor::from(&user)),
             "auth.refresh.reuse_detected",
             json!({"family": state.family_id, "jti": claims.jti}),
             client,
@@ -381,7 +406,7 @@ pub async fn refresh(ctx: &AppContext, req: RefreshRequest, client: &ClientInfo)
     store::tokens::insert_refresh(&txn, pair.1.claims.jti, state.family_id, user.id, Utc::now(), pair.1.expires_at())
         .await?;
     store::tokens::mark_used(&txn, claims.jti, pair.1.claims.jti).await?;
-    audit(&txn, Some(&user), "auth.refresh", json!({"family": state.family_id}), client).await?;
+    audit(&txn, Some(Actor::from(&user)), "auth.refresh", json!({"family": state.family_id}), client).await?;
     txn.commit().await.map_err(store::StoreError::from)?;
     metrics::counter!("auth_refresh_total", "outcome" => "rotated").increment(1);
     Ok(token_pair(ctx, &user, pair))
@@ -417,8 +442,7 @@ pub async fn logout(
             revoked.push(r);
         }
     }
-    let user = store::users::by_id(&txn, caller.user_id).await?;
-    audit(&txn, user.as_ref(), "auth.logout", json!({"families": families}), client).await?;
+    audit(&txn, Some(Actor::from(caller)), "auth.logout", json!({"families": families}), client).await?;
     txn.commit().await.map_err(store::StoreError::from)?;
     revoke_families(ctx, &revoked).await;
     Ok(LogoutResponse { logged_out: true })
@@ -438,8 +462,14 @@ pub async fn change_password(
         .ok_or_else(|| ApiError::unauthorized("invalid_token", "the token's user no longer exists"))?;
     let (v, _) = verify_password(ctx, req.current_password, Some(user.password_hash.clone())).await?;
     if v == Verification::Invalid {
-        audit(&ctx.db, Some(&user), "auth.password.change_failed", json!({"reason": "bad_current_password"}), client)
-            .await?;
+        audit(
+            &ctx.db,
+            Some(Actor::from(&user)),
+            "auth.password.change_failed",
+            json!({"reason": "bad_current_password"}),
+            client,
+        )
+        .await?;
         return Err(ApiError::new(
             actix_web::http::StatusCode::FORBIDDEN,
             "invalid_credentials",
@@ -451,7 +481,8 @@ pub async fn change_password(
     store::users::update(&txn, user.id, store::users::UserChanges { password_hash: Some(hash), ..Default::default() })
         .await?;
     let revoked = store::tokens::revoke_user_families(&txn, user.id, "password_changed").await?;
-    audit(&txn, Some(&user), "auth.password.changed", json!({"sessions_revoked": revoked.len()}), client).await?;
+    audit(&txn, Some(Actor::from(&user)), "auth.password.changed", json!({"sessions_revoked": revoked.len()}), client)
+        .await?;
     txn.commit().await.map_err(store::StoreError::from)?;
     ctx.users.evict(user.id);
     revoke_families(ctx, &revoked).await;
