@@ -109,24 +109,26 @@ impl Transport {
     /// the sweeper will push it.
     pub async fn dispatch(&self, db: &impl store::ConnectionTrait, jobs: &[Enqueued]) {
         let mut pushed = Vec::with_capacity(jobs.len());
-        let mut full: Vec<(Queue, Lane)> = Vec::new();
+        // Room left in each lane: read from Redis once per lane, then counted down here.
+        let mut room: std::collections::HashMap<(Queue, Lane), u64> = std::collections::HashMap::new();
         for j in jobs.iter().filter(|j| j.due_now) {
-            if full.contains(&(j.queue, j.lane)) {
-                continue;
+            let lane = (j.queue, j.lane);
+            if let std::collections::hash_map::Entry::Vacant(slot) = room.entry(lane) {
+                let free = match self.backlog(j.queue, j.lane).await {
+                    Ok(n) => MAX_BACKLOG.saturating_sub(n),
+                    Err(e) => {
+                        tracing::warn!(job = %j.id, error = %e, "Redis unavailable; the sweeper will push the job");
+                        0
+                    }
+                };
+                slot.insert(free);
             }
-            match self.backlog(j.queue, j.lane).await {
-                Ok(n) if n >= MAX_BACKLOG => {
-                    full.push((j.queue, j.lane));
-                    continue;
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    tracing::warn!(job = %j.id, error = %e, "Redis unavailable; the sweeper will push the job");
-                    continue;
-                }
-            }
+            let Some(left) = room.get_mut(&lane).filter(|left| **left > 0) else { continue };
             match self.push(j.id, j.queue, j.lane).await {
-                Ok(()) => pushed.push(j.id),
+                Ok(()) => {
+                    *left -= 1;
+                    pushed.push(j.id);
+                }
                 Err(e) => tracing::warn!(job = %j.id, error = %e, "push failed; the sweeper will push it"),
             }
         }
