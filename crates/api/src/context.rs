@@ -30,6 +30,8 @@ pub struct AppContext {
     pub users: UserCache,
     pub trusted_proxies: Vec<(IpAddr, u8)>,
     pub started_at: Instant,
+    /// Router, agents, tools, knowledge and LLM providers.
+    pub assistant: Arc<agents::Assistant>,
 }
 
 impl AppContext {

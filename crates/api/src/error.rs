@@ -111,6 +111,7 @@ impl From<store::StoreError> for ApiError {
     fn from(e: store::StoreError) -> Self {
         match e {
             store::StoreError::Conflict(what) => ApiError::conflict("conflict", format!("{what} already exists")),
+            store::StoreError::Invalid(m) => ApiError::unprocessable("invalid_value", m),
             store::StoreError::Unreachable(m) => {
                 tracing::error!(error = %m, "database unreachable");
                 ApiError::unavailable("database_unavailable", "the database is unavailable; try again shortly")

@@ -4,7 +4,8 @@
 
 pub mod admin;
 pub mod auth;
-pub mod client;
+pub mod chat;
+mod client;
 pub mod context;
 pub mod error;
 pub mod jobs;

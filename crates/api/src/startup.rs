@@ -31,6 +31,9 @@ pub async fn build_context(settings: Settings, roles: RoleCatalog) -> anyhow::Re
     let db = store::connect_configured(&settings.database).await?;
     store::require_schema(&db, &migrations::migration_names()).await?;
     let redis = kv::Redis::connect_configured(&settings.redis).await?;
+    let settings = Arc::new(settings);
+    let assistant = agents::chat::build(settings.clone(), db.clone())
+        .context("loading the assistant (knowledge directory, skills, LLM providers)")?;
     let hasher = PasswordHasher::new(settings.auth.password_hash).context("auth.password_hash")?;
     let tokens = TokenCodec::new(
         settings.auth.effective_secret().as_bytes(),
@@ -54,7 +57,8 @@ pub async fn build_context(settings: Settings, roles: RoleCatalog) -> anyhow::Re
         hasher: Arc::new(hasher),
         hash_permits: Arc::new(Semaphore::new(permits)),
         started_at: Instant::now(),
-        settings: Arc::new(settings),
+        assistant: Arc::new(assistant),
+        settings,
     })
 }
 
@@ -111,6 +115,12 @@ impl Application {
                         .service(routes::jobs::cancel),
                 )
                 .service(routes::jobs::get_job)
+                .service(
+                    scope("/chat")
+                        .service(routes::chat::send)
+                        .service(routes::chat::sessions)
+                        .service(routes::chat::history),
+                )
                 .split_for_parts();
             app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
                 .route("/docs", web::get().to(docs_redirect))

@@ -375,6 +375,9 @@ pub const DEMO_USERS: &[(&str, &str, &str, &str)] = &[
     ("support@mezzofy.com", "Grace Ong", "support", "support_agent"),
 ];
 
+/// The demo company data is the same on every machine for the same day.
+const DEMO_SEED: u64 = 2026;
+
 const DEMO_PASSWORD: &str = "Mezzofy-Demo-2026";
 
 async fn seed(db: &DatabaseConnection, settings: &Settings, demo: bool) -> anyhow::Result<()> {
@@ -411,6 +414,16 @@ async fn seed(db: &DatabaseConnection, settings: &Settings, demo: bool) -> anyho
             println!("demo       {email:<30} {department:<11} {role}");
         }
         println!("demo users' password: {demo_password}");
+        let today = chrono::Utc::now().date_naive();
+        let counts = store::demo::seed_company_demo(db, today, DEMO_SEED).await?;
+        if counts.already_seeded {
+            println!("company data already present ({} customers); left as it is", counts.customers);
+        } else {
+            println!(
+                "company data  {} products, {} customers, {} orders, {} expenses, {} tickets, {} leads (18 months to {today})",
+                counts.products, counts.customers, counts.orders, counts.expenses, counts.tickets, counts.leads
+            );
+        }
     }
     Ok(())
 }

@@ -6,11 +6,13 @@
 //! `JWT_SECRET`, `API_BIND`, `MEZZOFY_DATA_DIR`, `MEZZOFY_ENV`, ...) and, for any key,
 //! `MEZZOFY__SECTION__KEY`. Unknown keys and invalid values are errors that name the key.
 
+mod llm;
 mod load;
 mod model;
 mod secret;
 pub mod telemetry;
 
+pub use llm::{AgentSettings, LlmSettings, Price, ProviderSettings};
 pub use load::{ConfigError, Sources, load, load_roles};
 pub use model::*;
 pub use secret::Secret;

@@ -16,6 +16,15 @@ const ENV_ALIASES: &[(&str, &str)] = &[
     ("REDIS_URL", "redis.url"),
     ("JWT_SECRET", "auth.jwt_secret"),
     ("MEZZOFY_DATA_DIR", "paths.data_dir"),
+    ("ANTHROPIC_API_KEY", "llm.anthropic.api_key"),
+    ("ANTHROPIC_BASE_URL", "llm.anthropic.base_url"),
+    ("ANTHROPIC_MODEL", "llm.anthropic.model"),
+    ("KIMI_API_KEY", "llm.kimi.api_key"),
+    ("KIMI_BASE_URL", "llm.kimi.base_url"),
+    ("KIMI_MODEL", "llm.kimi.model"),
+    ("OPENAI_API_KEY", "llm.openai.api_key"),
+    ("OPENAI_BASE_URL", "llm.openai.base_url"),
+    ("OPENAI_MODEL", "llm.openai.model"),
 ];
 
 /// Prefix of the generic form: `MEZZOFY__AUTH__ACCESS_TOKEN_MINUTES=30`.
@@ -86,6 +95,12 @@ pub fn load(sources: &Sources) -> Result<Settings, ConfigError> {
             }
         }
     }
+    // Keys the file leaves out keep their defaults, also inside nested sections.
+    // (Secrets serialize as "", so empty strings are left to each struct's own default.)
+    let mut merged = schema.clone();
+    drop_empty_strings(&mut merged);
+    merge(&mut merged, tree);
+    let mut tree = merged;
     apply_env(&mut tree, &schema, &sources.env)?;
     let settings: Settings = serde_path_to_error::deserialize(tree).map_err(|e| {
         let key = e.path().to_string();
@@ -118,6 +133,30 @@ fn apply_env(tree: &mut Value, schema: &Value, env: &BTreeMap<String, String>) -
         set_path(tree, &parts, value).map_err(|message| ConfigError::Env { var, key, message })?;
     }
     Ok(())
+}
+
+fn drop_empty_strings(v: &mut Value) {
+    if let Value::Object(map) = v {
+        map.retain(|_, x| !matches!(x, Value::String(s) if s.is_empty()));
+        map.values_mut().for_each(drop_empty_strings);
+    }
+}
+
+/// Deep-merges `over` into `base`: mappings merge key by key, anything else replaces.
+fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(&k) {
+                    Some(slot) => merge(slot, v),
+                    None => {
+                        b.insert(k, v);
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v,
+    }
 }
 
 fn lookup<'a>(schema: &'a Value, parts: &[&str]) -> Option<&'a Value> {
@@ -261,6 +300,46 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
     range("auth.password_hash.memory_kib", u64::from(hp.memory_kib), 19_456, 4 * 1024 * 1024)?;
     range("auth.password_hash.parallelism", u64::from(hp.parallelism), 1, 64)?;
     range("auth.user_cache_secs", s.auth.user_cache_secs, 0, 60)?;
+
+    for (name, p) in [("anthropic", &s.llm.anthropic), ("kimi", &s.llm.kimi), ("openai", &s.llm.openai)] {
+        if !(p.base_url.starts_with("http://") || p.base_url.starts_with("https://")) {
+            return Err(key_err(&format!("llm.{name}.base_url"), "must start with http:// or https://"));
+        }
+        if p.model.trim().is_empty() {
+            return Err(key_err(&format!("llm.{name}.model"), "must name a model"));
+        }
+        range(&format!("llm.{name}.timeout_secs"), p.timeout_secs, 1, 3600)?;
+        range(&format!("llm.{name}.max_retries"), u64::from(p.max_retries), 0, 10)?;
+    }
+    range("llm.max_tokens", u64::from(s.llm.max_tokens), 16, 200_000)?;
+    range("llm.breaker_failures", u64::from(s.llm.breaker_failures), 1, 1000)?;
+    range("llm.breaker_cooldown_secs", s.llm.breaker_cooldown_secs, 1, 3600)?;
+    for (model, price) in &s.llm.prices {
+        if !(price.input_per_mtok >= 0.0 && price.output_per_mtok >= 0.0) {
+            return Err(key_err(&format!("llm.prices.{model}"), "prices must be zero or more"));
+        }
+    }
+    range("agents.max_iterations", u64::from(s.agents.max_iterations), 1, 50)?;
+    for (agent, n) in &s.agents.max_iterations_per_agent {
+        if !domain::AGENTS.contains(&agent.as_str()) {
+            return Err(key_err(
+                "agents.max_iterations_per_agent",
+                format!("'{}' is not an agent ({})", clip(agent), domain::AGENTS.join(", ")),
+            ));
+        }
+        range(&format!("agents.max_iterations_per_agent.{agent}"), u64::from(*n), 1, 50)?;
+    }
+    range("agents.history_messages", s.agents.history_messages, 0, 200)?;
+    range("agents.inline_timeout_secs", s.agents.inline_timeout_secs, 1, 600)?;
+    range("agents.job_timeout_secs", s.agents.job_timeout_secs, 10, 24 * 3600)?;
+    for (role, email) in &s.agents.directory {
+        if domain::email::EmailAddress::parse(email).is_err() {
+            return Err(key_err(
+                &format!("agents.directory.{role}"),
+                format!("'{}' is not an email address", clip(email)),
+            ));
+        }
+    }
 
     range("rate_limits.window_secs", s.rate_limits.window_secs, 1, 86_400)?;
     range("rate_limits.auth", u64::from(s.rate_limits.auth), 1, 1_000_000)?;

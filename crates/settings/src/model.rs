@@ -29,6 +29,8 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub worker: WorkerSettings,
     pub scheduler: SchedulerSettings,
+    pub llm: crate::LlmSettings,
+    pub agents: crate::AgentSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

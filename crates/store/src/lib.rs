@@ -3,10 +3,14 @@
 //! so they work inside a caller's transaction as well as on the pool.
 
 pub mod audit;
+pub mod chat;
+pub mod company;
+pub mod demo;
 pub mod effects;
 mod entities;
 mod error;
 pub mod jobs;
+pub mod llm_usage;
 pub mod tokens;
 pub mod users;
 

@@ -3,6 +3,7 @@
 //! time limits, exactly-once effects), sweeps for work Redis lost, reports liveness, and on
 //! SIGTERM finishes or hands back what it runs.
 
+pub mod agent_jobs;
 pub mod builtin;
 mod executor;
 pub mod runtime;
@@ -87,7 +88,11 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> anyh
     let db = store::connect_configured(&settings.database).await?;
     store::require_schema(&db, &migrations::migration_names()).await?;
     let redis = kv::Redis::connect_configured(&settings.redis).await?;
-    let handle = start(&settings, db.clone(), redis, builtin::registry());
+    let roles = settings::load_roles(std::path::Path::new(&settings.paths.roles_file))?;
+    let timeout = Duration::from_secs(settings.agents.job_timeout_secs);
+    let assistant = agents::chat::build(Arc::new(settings.clone()), db.clone())?;
+    let registry = agent_jobs::register(builtin::registry(), Arc::new(assistant), Arc::new(roles), timeout);
+    let handle = start(&settings, db.clone(), redis, registry);
     tracing::info!(name = %handle.name, concurrency = settings.worker.concurrency, "mezzofy-worker ready");
     shutdown.await;
     handle.stop().await;

@@ -2,5 +2,6 @@
 
 pub mod admin;
 pub mod auth;
+pub mod chat;
 pub mod jobs;
 pub mod system;

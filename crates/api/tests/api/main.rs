@@ -5,6 +5,7 @@
 
 mod admin;
 mod auth;
+mod chat;
 mod errors;
 mod health;
 mod jobs;

@@ -1,0 +1,19 @@
+//! The assistant: the gateway's normalized request, the router, the department agents'
+//! loop over a language model and tools, the skills engine that works without a model,
+//! the tool registry and the knowledge base.
+
+pub mod assistant;
+pub mod catalog;
+pub mod knowledge;
+pub mod period;
+pub mod router;
+pub mod skills;
+pub mod tools;
+
+pub use assistant::{AgentRequest, Assistant, HistoryMessage, Outcome, TurnEvent, TurnResult, TurnSink};
+pub use router::{Route, Source};
+pub use tools::{ArtifactRef, Tool, ToolContext, ToolError, ToolOutput, ToolRegistry, TypedTool};
+pub mod chat;
+pub mod usage;
+
+pub use chat::{AGENT_TURN, ChatError, ChatResponse, TurnJob};

@@ -1,0 +1,234 @@
+//! Chat turns for the mobile app. Short turns run inline under `agents.inline_timeout_secs`;
+//! background skills, and turns that outgrow the timeout, continue as `agent.turn` jobs
+//! (committed before the answer says `queued`).
+
+use std::time::Duration;
+
+use agents::chat::{self, ChatError, ChatResponse, TurnJob};
+use agents::{AgentRequest, Source};
+use domain::Principal;
+use domain::jobs::Queue;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::limit;
+use crate::context::AppContext;
+use crate::error::{ApiError, ApiResult};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendRequest {
+    /// What the user asked (at most 16,000 characters).
+    pub message: String,
+    /// Continue this session (the caller's own); omitted starts a new one.
+    pub session_id: Option<Uuid>,
+}
+
+/// The answer of a send endpoint (`status` completed), or `queued` with `task_id`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SendResponse {
+    pub session_id: Uuid,
+    /// completed | queued
+    pub status: String,
+    pub response: String,
+    #[schema(value_type = Option<Object>)]
+    pub input_processed: Option<serde_json::Value>,
+    #[schema(value_type = Vec<Object>)]
+    pub artifacts: Vec<agents::ArtifactRef>,
+    pub agent_used: Option<String>,
+    pub tools_used: Vec<String>,
+    /// The job continuing this turn (when queued): `GET /jobs/{task_id}`.
+    pub task_id: Option<Uuid>,
+    pub message_id: Option<Uuid>,
+    /// anthropic | kimi | openai | offline | router
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub outcome: Option<agents::Outcome>,
+}
+
+impl From<ChatResponse> for SendResponse {
+    fn from(c: ChatResponse) -> Self {
+        SendResponse {
+            session_id: c.session_id,
+            status: c.status,
+            response: c.response,
+            input_processed: c.input_processed,
+            artifacts: c.artifacts,
+            agent_used: c.agent_used,
+            tools_used: c.tools_used,
+            task_id: c.task_id,
+            message_id: c.message_id,
+            provider: c.provider,
+            model: c.model,
+            outcome: c.outcome,
+        }
+    }
+}
+
+impl From<ChatError> for ApiError {
+    fn from(e: ChatError) -> Self {
+        match e {
+            ChatError::SessionNotFound => ApiError::not_found("no such session"),
+            ChatError::Invalid(m) => ApiError::unprocessable("invalid_message", m),
+            ChatError::Store(s) => s.into(),
+            ChatError::Llm(l) => ApiError::unavailable("llm_unavailable", l.to_string()),
+        }
+    }
+}
+
+/// Sends one message; answers inline or queues the turn.
+pub async fn send(ctx: &AppContext, caller: &Principal, req: SendRequest) -> ApiResult<(bool, SendResponse)> {
+    limit(ctx, &format!("chat:{}", caller.user_id), ctx.settings.rate_limits.chat).await?;
+    let assistant = &ctx.assistant;
+    let turn_id = Uuid::now_v7();
+    let probe = AgentRequest {
+        principal: caller.clone(),
+        message: req.message.clone(),
+        input_type: "text".into(),
+        extracted_text: None,
+        session_id: req.session_id,
+        turn_id,
+        source: Source::Mobile,
+        attachments: Vec::new(),
+        conversation_history: Vec::new(),
+        agent: None,
+        event: None,
+    };
+    let background = assistant.is_background(&assistant.route_quick(&probe));
+    let (session_id, message_id) =
+        chat::begin(&ctx.db, caller, &req.message, req.session_id, json!({"input_type": "text", "turn_id": turn_id}))
+            .await?;
+    if background {
+        return Ok((true, queue(ctx, caller, session_id, message_id, turn_id, "This runs in the background").await?));
+    }
+    let timeout = Duration::from_secs(ctx.settings.agents.inline_timeout_secs);
+    match tokio::time::timeout(
+        timeout,
+        chat::answer(assistant, caller, session_id, message_id, turn_id, Source::Mobile, None),
+    )
+    .await
+    {
+        Ok(r) => Ok((false, r?.into())),
+        Err(_) => {
+            tracing::info!(%turn_id, "turn outgrew the inline timeout; continuing as a job");
+            Ok((true, queue(ctx, caller, session_id, message_id, turn_id, "This is taking a while").await?))
+        }
+    }
+}
+
+async fn queue(
+    ctx: &AppContext,
+    caller: &Principal,
+    session_id: Uuid,
+    message_id: Uuid,
+    turn_id: Uuid,
+    why: &str,
+) -> ApiResult<SendResponse> {
+    let payload = TurnJob { turn_id, user_id: caller.user_id, session_id, message_id };
+    let job = jobs::NewJob::new(Queue::Agent, agents::AGENT_TURN, &payload)
+        .priority(70)
+        .user(caller.user_id)
+        .idempotency_key(format!("turn:{turn_id}"))
+        .max_attempts(3);
+    let enqueued = jobs::enqueue(&ctx.db, job).await.map_err(ApiError::internal)?;
+    if let Err(e) = ctx.transport.push(enqueued.id, enqueued.queue, enqueued.lane).await {
+        // The sweeper pushes it from PostgreSQL; nothing is lost.
+        tracing::warn!(job = %enqueued.id, error = %e, "could not push the turn job now");
+    }
+    Ok(SendResponse {
+        session_id,
+        status: "queued".into(),
+        response: format!("{why}: I'll post the answer to this conversation when it's ready (task {}).", enqueued.id),
+        input_processed: None,
+        artifacts: Vec::new(),
+        agent_used: None,
+        tools_used: Vec::new(),
+        task_id: Some(enqueued.id),
+        message_id: Some(message_id),
+        provider: None,
+        model: None,
+        outcome: None,
+    })
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SessionQuery {
+    /// Default 50, at most 200.
+    pub limit: Option<u64>,
+    pub offset: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    pub id: Uuid,
+    pub title: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub updated_at: chrono::DateTime<chrono::Utc>,
+    pub message_count: i64,
+    pub last_message: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionList {
+    pub sessions: Vec<SessionView>,
+}
+
+pub async fn sessions(ctx: &AppContext, caller: &Principal, q: SessionQuery) -> ApiResult<SessionList> {
+    let rows =
+        store::chat::sessions(&ctx.db, caller.user_id, q.limit.unwrap_or(50).clamp(1, 200), q.offset.unwrap_or(0))
+            .await?;
+    Ok(SessionList {
+        sessions: rows
+            .into_iter()
+            .map(|s| SessionView {
+                id: s.id,
+                title: s.title,
+                created_at: s.created_at,
+                updated_at: s.updated_at,
+                message_count: s.message_count,
+                last_message: s.last_message,
+            })
+            .collect(),
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageView {
+    pub id: Uuid,
+    /// user | assistant
+    pub role: String,
+    pub content: String,
+    /// Agent, tools, provider, model, tokens and artifacts of an answer.
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Value>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct History {
+    pub session_id: Uuid,
+    pub messages: Vec<MessageView>,
+}
+
+pub async fn history(ctx: &AppContext, caller: &Principal, session_id: Uuid) -> ApiResult<History> {
+    let rows = store::chat::history(&ctx.db, caller.user_id, session_id, 1000)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such session"))?;
+    Ok(History {
+        session_id,
+        messages: rows
+            .into_iter()
+            .map(|m| MessageView {
+                id: m.id,
+                role: m.role,
+                content: m.content,
+                metadata: m.metadata,
+                created_at: m.created_at,
+            })
+            .collect(),
+    })
+}

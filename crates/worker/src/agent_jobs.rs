@@ -1,0 +1,49 @@
+//! `agent.turn`: a chat turn that runs in the background (a background skill, or a turn that
+//! outgrew the api's inline timeout). Its result is the mobile chat response; the answer is
+//! also stored in the session and published on the user's channel.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use agents::chat::{self, ChatError, TurnJob};
+use agents::{AGENT_TURN, Assistant};
+use domain::RoleCatalog;
+use domain::jobs::RetryPolicy;
+use serde_json::{Value, json};
+
+use crate::runtime::{JobContext, JobFailure, KindSpec, Registry, publish};
+
+async fn turn(
+    assistant: Arc<Assistant>,
+    roles: Arc<RoleCatalog>,
+    ctx: JobContext,
+    payload: Value,
+) -> Result<Value, JobFailure> {
+    let job: TurnJob =
+        serde_json::from_value(payload).map_err(|e| JobFailure::permanent(format!("invalid payload: {e}")))?;
+    ctx.progress(10, "Working on it…").await;
+    let answer = chat::run_job(&assistant, &roles, job).await.map_err(|e| match e {
+        ChatError::Invalid(m) | ChatError::Llm(llm::LlmError::InvalidRequest { message: m, .. }) => {
+            JobFailure::permanent(m)
+        }
+        ChatError::SessionNotFound => JobFailure::permanent("the session no longer exists"),
+        other => JobFailure::retry(other.to_string()),
+    })?;
+    let mut result = serde_json::to_value(&answer).map_err(|e| JobFailure::permanent(e.to_string()))?;
+    result["task_id"] = json!(ctx.job_id);
+    publish(&ctx.redis, ctx.user_id, json!({"type": "complete", "task_id": ctx.job_id, "response": result})).await;
+    Ok(result)
+}
+
+/// Adds the assistant's job kinds to `registry`.
+pub fn register(
+    registry: Registry,
+    assistant: Arc<Assistant>,
+    roles: Arc<RoleCatalog>,
+    job_timeout: Duration,
+) -> Registry {
+    let spec = KindSpec::new(move |ctx, payload| turn(assistant.clone(), roles.clone(), ctx, payload))
+        .retry(RetryPolicy::default())
+        .limits(job_timeout, job_timeout + Duration::from_secs(30));
+    registry.register(AGENT_TURN, spec)
+}
