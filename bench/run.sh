@@ -12,6 +12,7 @@ usage: bench/run.sh <workload> [--duration SECS] [--warmup SECS] [--connections 
 defaults: --duration 10 --warmup 2 --connections 64 (http); --jobs 20000 --concurrency 4 (queue)
 
 workloads:
+  chat       POST /chat/send against a fake LLM answering at once: turns/s, p50/p99, added latency
   http       HTTP baseline (404, no IO) vs /health, /auth/me and /auth/login on one api worker
   queue      Redis LPUSH/RPOP ceiling, then enqueue latency of N jobs and their drain by one worker
 

@@ -128,11 +128,14 @@ const KEYWORDS: &[(AgentKind, &[&str])] = &[
         &[
             "ticket",
             "tickets",
-            "issue",
+            "issues",
             "complaint",
+            "complaints",
             "bug",
+            "bugs",
             "not working",
             "error",
+            "errors",
             "broken",
             "refund request",
             "customer complaint",
@@ -143,9 +146,8 @@ const KEYWORDS: &[(AgentKind, &[&str])] = &[
             "qr code",
             "工单",
             "投诉",
-            "问题",
             "故障",
-            "无法",
+            "无法使用",
             "客服",
             "报错",
             "tiket",
@@ -235,7 +237,9 @@ pub fn agent_for_event(event: &str) -> Option<AgentKind> {
     })
 }
 
-fn contains_word(haystack: &str, word: &str) -> bool {
+/// `word` in `haystack`; ASCII words only at word boundaries ("p and l" is not in
+/// "help and list").
+pub(crate) fn contains_word(haystack: &str, word: &str) -> bool {
     if !word.is_ascii() {
         return haystack.contains(word);
     }

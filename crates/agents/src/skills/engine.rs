@@ -163,6 +163,8 @@ pub enum StepStatus {
     Skipped,
     /// The tool does not exist on this server (a feature not built or not configured).
     Unavailable,
+    /// Its input comes from a step (this tool) that did not run.
+    Blocked(String),
     Failed(String),
 }
 
@@ -209,21 +211,42 @@ pub async fn run(
         return run;
     }
     let mut env: Map<String, Value> = filled.values.clone().into_iter().collect();
+    // Outputs that will not exist (save_as name, the tool that did not run).
+    let mut missing_outputs: Vec<(String, String)> = Vec::new();
     for step in &skill.plan {
         if let Some(w) = &step.when
             && !filled.given.contains(w)
         {
             run.steps.push(StepReport { tool: step.tool.clone(), status: StepStatus::Skipped });
+            if let Some(name) = &step.save_as {
+                missing_outputs.push((name.clone(), step.tool.clone()));
+            }
             continue;
         }
         let Some(tool) = registry.get(&step.tool) else {
             run.steps.push(StepReport { tool: step.tool.clone(), status: StepStatus::Unavailable });
+            if let Some(name) = &step.save_as {
+                missing_outputs.push((name.clone(), step.tool.clone()));
+            }
             continue;
         };
+        // A step fed by a step that could not run cannot run either.
+        let refs = references(&Value::Object(step.args.clone()));
+        if let Some((_, cause)) =
+            missing_outputs.iter().find(|(name, _)| refs.iter().any(|r| r.split('.').next() == Some(name.as_str())))
+        {
+            run.steps.push(StepReport { tool: step.tool.clone(), status: StepStatus::Blocked(cause.clone()) });
+            if let Some(name) = &step.save_as {
+                missing_outputs.push((name.clone(), step.tool.clone()));
+            }
+            continue;
+        }
         status(tool.status());
         match run_step(step, &env, registry, ctx, tool.input_schema()).await {
             Ok((value, artifacts)) => {
-                run.tools_used.push(step.tool.clone());
+                if !run.tools_used.contains(&step.tool) {
+                    run.tools_used.push(step.tool.clone());
+                }
                 run.artifacts.extend(artifacts);
                 if let Some(name) = &step.save_as {
                     env.insert(name.clone(), value);
@@ -252,6 +275,11 @@ pub async fn run(
             "\n\nNot done: {} — not available on this server yet, so those steps were skipped.",
             unavailable.iter().map(|t| describe(t)).collect::<Vec<_>>().join(", ")
         ));
+        let blocked: Vec<&str> =
+            run.steps.iter().filter(|s| matches!(s.status, StepStatus::Blocked(_))).map(|s| s.tool.as_str()).collect();
+        if !blocked.is_empty() {
+            text.push_str(&format!("\nAlso skipped, because they needed those results: {}.", blocked.join(", ")));
+        }
     }
     for n in &filled.notes {
         text.push_str(&format!("\n\nNote: {n}."));

@@ -112,7 +112,7 @@ impl Skill {
             .filter_map(|t| {
                 let t_low = t.to_lowercase();
                 let len = t.chars().count() * 2;
-                if lowered.contains(t_low.as_str()) {
+                if crate::router::contains_word(lowered, &t_low) {
                     Some((len + 1, t.as_str()))
                 } else if t_low.contains(' ') && in_order(&words, &t_low) {
                     Some((len, t.as_str()))

@@ -251,7 +251,9 @@ fn text(p: &Param, skill: &Skill, message: &str, lowered: &str) -> Option<Value>
         "keywords" => None,
         _ => {
             static ABOUT: LazyLock<Regex> = LazyLock::new(|| {
-                re(r"(?i)(?:\babout|\bon the topic of|\bregarding|\bon|\btentang|\bmengenai|关于|有关)\s*(.+)")
+                re(
+                    r"(?i)(?:\babout\b|\bon the topic of\b|\bregarding\b|\bon\b|\btentang\b|\bmengenai\b|关于|有关)\s*(.+)",
+                )
             });
             if let Some(c) = ABOUT.captures(message) {
                 let t = c

@@ -4,6 +4,7 @@
 //! To add one: write `workloads/<name>.rs` with `pub async fn run(&Options) -> anyhow::Result<Outcome>`
 //! and list it in [`WORKLOADS`] and [`run`] (and in `bench/run.sh`'s usage and `bench/README.md`).
 
+pub mod chat;
 pub mod http;
 pub mod queue;
 
@@ -58,11 +59,13 @@ pub(crate) fn ratio(a: f64, b: f64) -> String {
 /// Name and one-line description of every workload.
 pub const WORKLOADS: &[(&str, &str)] = &[
     ("http", "HTTP baseline (404, no IO) vs /health, /auth/me and /auth/login on one api worker"),
+    ("chat", "POST /chat/send against a fake LLM answering at once: turns/s, p50/p99, the api's added latency"),
     ("queue", "Redis LPUSH/RPOP ceiling, then enqueue latency of N jobs and their drain by one worker"),
 ];
 
 pub async fn run(name: &str, options: &Options) -> anyhow::Result<Outcome> {
     match name {
+        "chat" => chat::run(options).await,
         "http" => http::run(options).await,
         "queue" => queue::run(options).await,
         other => anyhow::bail!("unknown workload `{other}`"),

@@ -1,0 +1,223 @@
+//! Each of the seven skills run by the offline engine (no provider configured) for a user
+//! with the right role, over the demo company: real figures, the tools that ran, and an
+//! honest note for the steps whose tools this server does not have yet.
+
+use agents::{Outcome, TurnResult};
+use chrono::{Datelike, Months, NaiveDate};
+use domain::AgentKind;
+use serde_json::json;
+
+use crate::common::{Env, assert_not_done, last_month, money, month_label, request};
+
+async fn run(env: &Env, role: &str, department: &str, message: &str) -> TurnResult {
+    let principal = env.user(role, department).await;
+    env.offline().run(&request(&principal, message), None).await.unwrap()
+}
+
+#[track_caller]
+fn assert_offline(r: &TurnResult, agent: AgentKind, skill: &str, tools: &[&str]) {
+    assert_eq!(r.provider, "offline", "{r:?}");
+    assert_eq!((r.model.as_deref(), r.input_tokens, r.output_tokens), (None, 0, 0));
+    assert_eq!(r.agent_used, Some(agent), "{r:?}");
+    assert_eq!(r.skill.as_deref(), Some(skill), "{r:?}");
+    assert_eq!(r.outcome, Outcome::Answered, "{}", r.response);
+    assert_eq!(r.tools_used, tools, "{}", r.response);
+    assert!(r.artifacts.is_empty());
+    assert!(!r.response.contains("{{"), "no template left unrendered:\n{}", r.response);
+}
+
+#[tokio::test]
+async fn financial_reporting_states_last_months_books() {
+    let env = Env::new().await;
+    let r = run(&env, "finance_manager", "finance", "Generate the financial statement for last month").await;
+    assert_offline(&r, AgentKind::Finance, "financial_reporting", &["finance_summary"]);
+
+    let (from, to) = last_month(env.today);
+    let s = env.finance(from, to).await;
+    assert!(s.revenue_cents > 0 && s.expenses_cents > 0, "the demo has books for last month");
+    let text = &r.response;
+    assert!(text.starts_with(&format!("**Financial statement – {}**", month_label(from))), "{text}");
+    for line in [
+        format!("- Revenue: {}", money(s.revenue_cents)),
+        format!("- Expenses: {}", money(s.expenses_cents)),
+        format!("- Refunds: {}", money(s.refunds_cents)),
+        format!("- Net income: {}", money(s.net_income_cents)),
+        format!("- Orders: {}", s.order_count),
+    ] {
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in:\n{text}");
+    }
+    // Every product and expense category with its amount.
+    for a in s.revenue_by_product.iter().chain(&s.expenses_by_category) {
+        let line = format!("- {}: {}", a.key, money(a.cents));
+        assert!(text.lines().any(|l| l == line), "missing {line:?} in:\n{text}");
+    }
+    // No PDF was made, so none is named; no recipients, so no e-mail step to report.
+    assert!(!text.contains("PDF:"), "{text}");
+    assert_not_done(text, &["pdf_generator"]);
+}
+
+#[tokio::test]
+async fn data_analysis_tabulates_revenue_by_product_for_last_quarter() {
+    let env = Env::new().await;
+    let r = run(&env, "finance_analyst", "finance", "Analyse revenue by product for last quarter").await;
+    assert_offline(&r, AgentKind::Finance, "data_analysis", &["data_query"]);
+
+    let q = (env.today.month0() / 3) as i32; // this quarter, 0-based
+    let (year, last_q) = if q == 0 { (env.today.year() - 1, 4) } else { (env.today.year(), q) };
+    let from = NaiveDate::from_ymd_opt(year, (last_q as u32 - 1) * 3 + 1, 1).unwrap();
+    let to = from.checked_add_months(Months::new(3)).unwrap();
+    let s = env.finance(from, to).await;
+    assert!(s.revenue_by_product.len() >= 3);
+    let text = &r.response;
+    assert!(text.starts_with(&format!("**revenue_by_product – Q{last_q} {year}**")), "{text}");
+    assert!(text.contains("Columns: product, amount, count"), "{text}");
+    let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("- ")).collect();
+    let expected: Vec<String> = s
+        .revenue_by_product
+        .iter()
+        .map(|a| format!("- {}, {}, {}", a.key, json!(a.cents as f64 / 100.0), a.count))
+        .collect();
+    assert_eq!(rows, expected, "{text}");
+    assert!(!text.contains("CSV:"), "no CSV was made:\n{text}");
+    assert_not_done(text, &["csv_export"]);
+}
+
+#[tokio::test]
+async fn email_outreach_finds_the_matching_leads_and_reports_the_email_as_not_done() {
+    let env = Env::new().await;
+    let r = run(&env, "sales_rep", "sales", "Send intro email to new F&B leads in Singapore").await;
+    assert_offline(&r, AgentKind::Sales, "email_outreach", &["crm_search_leads"]);
+    let leads = store::company::search_leads(
+        &env.db,
+        &store::company::LeadFilter {
+            industry: Some("F&B".into()),
+            location: Some("Singapore".into()),
+            status: Some("new".into()),
+            limit: 25,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let text = &r.response;
+    assert!(text.contains(&format!(": {} (status new, F&B Singapore)", leads.len())), "{text}");
+    assert!(text.contains("`intro` template"), "{text}");
+    assert_not_done(text, &["outlook_send_email"]);
+    // Nothing is booked without a follow-up date.
+    assert!(!text.contains("calendar_create_event"), "{text}");
+}
+
+/// The e-mail tool does not exist on this server, yet the answer opens with "Outreach sent"
+/// and counts "Leads emailed"; the "Not done" note at the bottom contradicts both.
+#[tokio::test]
+async fn email_outreach_does_not_claim_emails_it_did_not_send() {
+    let env = Env::new().await;
+    let r = run(&env, "sales_rep", "sales", "Send intro email to new F&B leads in Singapore").await;
+    assert_not_done(&r.response, &["outlook_send_email"]);
+    assert!(!r.response.contains("Outreach sent"), "{}", r.response);
+    assert!(!r.response.contains("Leads emailed"), "{}", r.response);
+}
+
+#[tokio::test]
+async fn linkedin_prospecting_reports_both_missing_tools() {
+    let env = Env::new().await;
+    let r = run(&env, "sales_rep", "sales", "Find prospects in the F&B industry in Kuala Lumpur").await;
+    assert_offline(&r, AgentKind::Sales, "linkedin_prospecting", &[]);
+    let text = &r.response;
+    assert!(text.starts_with("**LinkedIn prospects – F&B, Kuala Lumpur**"), "{text}");
+    // Neither a count nor a file is claimed.
+    assert!(!text.contains("Found "), "{text}");
+    assert_not_done(text, &["linkedin_search", "csv_export"]);
+}
+
+/// "...and save them to the CRM": the CRM step takes its companies from the LinkedIn step,
+/// which did not run; the plan should skip it (nothing to save) and report the LinkedIn
+/// search as not done, not fail on a missing `company_name`.
+#[tokio::test]
+
+async fn linkedin_prospecting_with_save_to_crm_does_not_fail_on_the_missing_search() {
+    let env = Env::new().await;
+    let r =
+        run(&env, "sales_rep", "sales", "Find prospects in the F&B industry in Kuala Lumpur and save them to the CRM")
+            .await;
+    assert_eq!(r.outcome, Outcome::Answered, "{}", r.response);
+    assert!(!r.response.contains("missing field"), "{}", r.response);
+    assert_not_done(&r.response, &["linkedin_search", "csv_export"]);
+}
+
+#[tokio::test]
+async fn pitch_deck_gathers_the_material_and_reports_the_deck_as_not_done() {
+    let env = Env::new().await;
+    let r = run(&env, "sales_rep", "sales", "Make a pitch deck for ABC Restaurant Group").await;
+    assert_eq!(r.agent_used, Some(AgentKind::Sales));
+    assert_eq!(r.skill.as_deref(), Some("pitch_deck_generation"));
+    assert_eq!((r.provider.as_str(), r.outcome), ("offline", Outcome::Answered), "{}", r.response);
+    // The catalog, the prospect's record, reference customers in its industry, messaging.
+    let mut tools = r.tools_used.clone();
+    tools.dedup();
+    assert_eq!(tools, ["products_catalog", "customers_query", "knowledge_search"], "{:?}", r.tools_used);
+    let text = &r.response;
+    assert!(text.lines().any(|l| l == "- Tailored to: ABC Restaurant Group F&B"), "{text}");
+    // No deck, so no "Pitch deck ready: **…**".
+    assert!(!text.contains("Pitch deck ready"), "{text}");
+    assert_not_done(text, &["pptx_generator"]);
+}
+
+#[tokio::test]
+
+async fn offline_tools_used_names_each_tool_once() {
+    let env = Env::new().await;
+    let r = run(&env, "sales_rep", "sales", "Make a pitch deck for ABC Restaurant Group").await;
+    assert_eq!(r.tools_used, ["products_catalog", "customers_query", "knowledge_search"]);
+}
+
+#[tokio::test]
+async fn content_generation_grounds_the_topic_and_reports_the_draft_as_not_done() {
+    let env = Env::new().await;
+    let assistant = env.offline();
+    let principal = env.user("marketing_executive", "marketing").await;
+    let message = "Write a LinkedIn post about the Campaign Analytics add-on for cafes";
+    let r = assistant.run(&request(&principal, message), None).await.unwrap();
+    assert_offline(&r, AgentKind::Marketing, "content_generation", &["knowledge_search"]);
+    let text = &r.response;
+    assert!(text.starts_with("**Draft social_post** – the Campaign Analytics add-on for cafes"), "{text}");
+    // The knowledge search ran with the topic and the industry (cafés → F&B).
+    let passages = assistant.knowledge.search("the Campaign Analytics add-on for cafes F&B", 6).len();
+    assert!(passages > 0);
+    assert!(text.contains(&format!("_Grounded in {passages} knowledge base passages.")), "{text}");
+    assert_not_done(text, &["content_draft"]);
+}
+
+#[tokio::test]
+async fn web_research_answers_from_the_knowledge_base_and_reports_the_web_as_not_done() {
+    let env = Env::new().await;
+    let assistant = env.offline();
+    let principal = env.user("marketing_manager", "marketing").await;
+    let r = assistant
+        .run(&request(&principal, "Research bubble tea chains expanding in Kuala Lumpur"), None)
+        .await
+        .unwrap();
+    assert_offline(&r, AgentKind::Marketing, "web_research", &["knowledge_search"]);
+    let text = &r.response;
+    assert!(text.starts_with("**Research: bubble tea chains expanding in Kuala Lumpur**"), "{text}");
+    let hits = assistant.knowledge.search("bubble tea chains expanding in Kuala Lumpur", 5);
+    assert!(!hits.is_empty());
+    assert!(text.contains(&format!("What Mezzofy's knowledge base says ({} passages):", hits.len())), "{text}");
+    assert!(text.contains(&hits[0].title), "the best passage is quoted:\n{text}");
+    // No web sources are invented.
+    assert!(!text.contains("Sources:"), "{text}");
+    assert_not_done(text, &["web_research"]);
+}
+
+/// The "about / on …" topic pattern in skills/params.rs matches "on" at the start of any
+/// word, so "online" gives the topic "line …".
+#[tokio::test]
+async fn topics_are_not_cut_out_of_words_starting_with_on() {
+    let env = Env::new().await;
+    let r = run(&env, "marketing_manager", "marketing", "Search online for loyalty apps used by Hong Kong gyms").await;
+    assert_eq!(r.skill.as_deref(), Some("web_research"));
+    assert!(!r.response.contains("Research: line"), "{}", r.response);
+    let r = run(&env, "marketing_executive", "marketing", "Write a blog post for online stores about loyalty").await;
+    assert_eq!(r.skill.as_deref(), Some("content_generation"));
+    assert!(r.response.starts_with("**Draft blog_post** – loyalty"), "{}", r.response);
+}
