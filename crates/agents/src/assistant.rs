@@ -151,9 +151,21 @@ impl Assistant {
 
     /// Runs one turn to its answer.
     pub async fn run(&self, req: &AgentRequest, sink: Option<&TurnSink>) -> Result<TurnResult, LlmError> {
+        let route = self.route_quick(req);
+        self.run_routed(req, route, sink).await
+    }
+
+    /// [`Assistant::run`] with the keyword route already computed (the api routes once to
+    /// decide inline or background, and passes it on).
+    pub async fn run_routed(
+        &self,
+        req: &AgentRequest,
+        route: Route,
+        sink: Option<&TurnSink>,
+    ) -> Result<TurnResult, LlmError> {
         let today = chrono::Utc::now().date_naive();
         let ctx = self.tool_context(req, today);
-        let mut route = self.route_quick(req);
+        let mut route = route;
         if matches!(route, Route::Clarify { .. }) && !self.llm.is_offline() && self.settings.agents.llm_classifier {
             emit(sink, TurnEvent::Status("Working out who should handle this…".into()));
             if let Some(r) = self.classify(req).await {

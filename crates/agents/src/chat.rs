@@ -7,7 +7,8 @@ use std::sync::Arc;
 use domain::{Principal, RoleCatalog};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use store::audit::{NewEntry, Source as AuditSource};
+use store::TransactionTrait;
+use store::audit::Source as AuditSource;
 use uuid::Uuid;
 
 use crate::assistant::{AgentRequest, Assistant, HistoryMessage, Outcome, TurnResult, TurnSink};
@@ -62,6 +63,139 @@ pub enum ChatError {
     Llm(#[from] llm::LlmError),
 }
 
+/// A checked turn whose rows are not written yet: ids are chosen up front so the turn
+/// can be written in one transaction when its answer is ready (or with its job).
+#[derive(Debug, Clone)]
+pub struct Turn {
+    pub turn_id: Uuid,
+    pub session_id: Uuid,
+    /// The session does not exist yet.
+    pub new_session: bool,
+    pub message_id: Uuid,
+    pub message: String,
+    pub metadata: Value,
+    /// The session's last messages (what the model sees), read with the ownership check.
+    pub history: Vec<HistoryMessage>,
+}
+
+fn check_message(message: &str) -> Result<&str, ChatError> {
+    let message = message.trim();
+    if message.is_empty() {
+        return Err(ChatError::Invalid("message must not be empty".into()));
+    }
+    if message.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(ChatError::Invalid(format!("message is longer than {MAX_MESSAGE_CHARS} characters")));
+    }
+    Ok(message)
+}
+
+/// Checks the message and the session (which must be the caller's) and reads its last
+/// `history_len` messages; writes nothing.
+pub async fn prepare(
+    db: &impl store::ConnectionTrait,
+    principal: &Principal,
+    message: &str,
+    session_id: Option<Uuid>,
+    metadata: Value,
+    history_len: u64,
+) -> Result<Turn, ChatError> {
+    let message = check_message(message)?.to_string();
+    let (session_id, new_session, history) = match session_id {
+        Some(id) => {
+            let rows = store::chat::owned_history(db, principal.user_id, id, history_len)
+                .await?
+                .ok_or(ChatError::SessionNotFound)?;
+            let history = rows
+                .into_iter()
+                .filter(|m| m.role == "user" || m.role == "assistant")
+                .map(|m| HistoryMessage { role: m.role, content: m.content })
+                .collect();
+            (id, false, history)
+        }
+        None => (Uuid::now_v7(), true, Vec::new()),
+    };
+    Ok(Turn {
+        turn_id: Uuid::now_v7(),
+        session_id,
+        new_session,
+        message_id: Uuid::now_v7(),
+        message,
+        metadata,
+        history,
+    })
+}
+
+/// Writes the turn's session (when new) and the user's message, e.g. in the transaction
+/// that also enqueues its job.
+pub async fn store_message(
+    db: &impl store::ConnectionTrait,
+    principal: &Principal,
+    turn: &Turn,
+) -> Result<(), ChatError> {
+    if turn.new_session {
+        store::chat::create_session_with_id(db, turn.session_id, principal.user_id, &turn.message).await?;
+    }
+    store::chat::add_message_with_id(
+        db,
+        turn.message_id,
+        principal.user_id,
+        turn.session_id,
+        "user",
+        &turn.message,
+        Some(turn.metadata.clone()),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Answers a prepared turn and writes it — session, question, answer, audit row and LLM
+/// usage — in one transaction. Usage of the calls made goes into `usage` as they finish, so
+/// a caller that gives up on the turn can still record what was spent.
+pub async fn answer_turn(
+    assistant: &Assistant,
+    principal: &Principal,
+    turn: &Turn,
+    source: Source,
+    sink: Option<&TurnSink>,
+    usage: crate::usage::UsageBuffer,
+    route: Option<crate::router::Route>,
+) -> Result<ChatResponse, ChatError> {
+    let db = &assistant.db;
+    let req = AgentRequest {
+        principal: principal.clone(),
+        message: turn.message.clone(),
+        input_type: turn.metadata.get("input_type").and_then(|v| v.as_str()).unwrap_or("text").to_string(),
+        extracted_text: turn.metadata.get("extracted_text").and_then(|v| v.as_str()).map(String::from),
+        session_id: Some(turn.session_id),
+        turn_id: turn.turn_id,
+        source,
+        attachments: Vec::new(),
+        conversation_history: turn.history.clone(),
+        agent: None,
+        event: None,
+    };
+    let route = route.unwrap_or_else(|| assistant.route_quick(&req));
+    let result = crate::usage::collecting(usage.clone(), assistant.run_routed(&req, route, sink)).await?;
+    let question = Some((turn.message_id, turn.message.clone(), turn.metadata.clone()));
+    finish(db, principal, turn.session_id, turn.new_session, question, turn.turn_id, source, &result, &usage).await
+}
+
+/// Writes usage rows inside a savepoint, so a refused row cannot spoil the turn.
+pub async fn write_usage(txn: &store::DatabaseTransaction, records: Vec<llm::UsageRecord>) {
+    if records.is_empty() {
+        return;
+    }
+    match txn.begin().await {
+        Ok(sp) => {
+            crate::usage::write(&sp, records).await;
+            if let Err(e) = sp.commit().await {
+                tracing::warn!(error = %e, "could not record LLM usage");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not record LLM usage"),
+    }
+}
+
 /// Checks the message and stores it: in the given session (which must be the caller's) or
 /// a new one. Returns (session, message id).
 pub async fn begin(
@@ -71,13 +205,7 @@ pub async fn begin(
     session_id: Option<Uuid>,
     metadata: Value,
 ) -> Result<(Uuid, Uuid), ChatError> {
-    let message = message.trim();
-    if message.is_empty() {
-        return Err(ChatError::Invalid("message must not be empty".into()));
-    }
-    if message.chars().count() > MAX_MESSAGE_CHARS {
-        return Err(ChatError::Invalid(format!("message is longer than {MAX_MESSAGE_CHARS} characters")));
-    }
+    let message = check_message(message)?;
     let session = match session_id {
         Some(id) => {
             store::chat::owned_session(db, principal.user_id, id).await?.ok_or(ChatError::SessionNotFound)?;
@@ -139,18 +267,23 @@ pub async fn answer(
         agent: None,
         event: None,
     };
-    let result = assistant.run(&req, sink).await?;
-    finish(assistant, principal, session_id, turn_id, source, &result).await
+    let usage = crate::usage::UsageBuffer::default();
+    let result = crate::usage::collecting(usage.clone(), assistant.run(&req, sink)).await?;
+    finish(db, principal, session_id, false, None, turn_id, source, &result, &usage).await
 }
 
-/// Stores the answer and the audit row; returns the mobile response.
+/// Writes the turn (see [`store::chat::record_turn`]); returns the mobile response.
+#[allow(clippy::too_many_arguments)]
 async fn finish(
-    assistant: &Assistant,
+    db: &impl store::ConnectionTrait,
     principal: &Principal,
     session_id: Uuid,
+    new_session: bool,
+    question: Option<(Uuid, String, Value)>,
     turn_id: Uuid,
     source: Source,
     r: &TurnResult,
+    usage: &crate::usage::UsageBuffer,
 ) -> Result<ChatResponse, ChatError> {
     let metadata = json!({
         "turn_id": turn_id,
@@ -165,33 +298,34 @@ async fn finish(
         "route": r.route_reason,
         "skill": r.skill,
     });
-    let id = store::chat::add_message(
-        &assistant.db,
-        principal.user_id,
-        session_id,
-        "assistant",
-        &r.response,
-        Some(metadata),
+    let audit_source = match source {
+        Source::Mobile => AuditSource::Mobile,
+        Source::Webhook => AuditSource::Webhook,
+        Source::Scheduler => AuditSource::Scheduler,
+        Source::Teams => AuditSource::Teams,
+    };
+    let answer_id = Uuid::now_v7();
+    store::chat::record_turn(
+        db,
+        store::chat::TurnRecord {
+            user_id: principal.user_id,
+            department: principal.department.as_str().to_string(),
+            session_id,
+            new_session,
+            question,
+            answer_id,
+            answer: r.response.clone(),
+            answer_metadata: metadata,
+            audit_action: "chat.turn".into(),
+            audit_source: audit_source.as_str().into(),
+            audit_details: json!({
+                "session_id": session_id, "turn_id": turn_id, "agent": r.agent_used, "tools": r.tools_used,
+                "provider": r.provider, "model": r.model, "outcome": r.outcome, "skill": r.skill,
+            }),
+            usage: crate::usage::checked(crate::usage::drain(usage)),
+        },
     )
     .await?;
-    let audit = NewEntry {
-        user_id: Some(principal.user_id),
-        department: Some(principal.department.as_str()),
-        action: "chat.turn",
-        source: match source {
-            Source::Mobile => AuditSource::Mobile,
-            Source::Webhook => AuditSource::Webhook,
-            Source::Scheduler => AuditSource::Scheduler,
-            Source::Teams => AuditSource::Teams,
-        },
-        details: json!({
-            "session_id": session_id, "turn_id": turn_id, "agent": r.agent_used, "tools": r.tools_used,
-            "provider": r.provider, "model": r.model, "outcome": r.outcome, "skill": r.skill,
-        }),
-        ip_address: None,
-        request_id: None,
-    };
-    store::audit::record(&assistant.db, audit).await?;
     Ok(ChatResponse {
         session_id,
         status: "completed".into(),
@@ -201,7 +335,7 @@ async fn finish(
         agent_used: r.agent_used.map(|a| a.to_string()),
         tools_used: r.tools_used.clone(),
         task_id: None,
-        message_id: Some(id),
+        message_id: Some(answer_id),
         provider: Some(r.provider.clone()),
         model: r.model.clone(),
         outcome: Some(r.outcome),

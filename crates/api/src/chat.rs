@@ -4,12 +4,14 @@
 
 use std::time::Duration;
 
-use agents::chat::{self, ChatError, ChatResponse, TurnJob};
+use agents::chat::{self, ChatError, ChatResponse, Turn, TurnJob};
+use agents::usage::UsageBuffer;
 use agents::{AgentRequest, Source};
 use domain::Principal;
 use domain::jobs::Queue;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use store::TransactionTrait;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -79,67 +81,76 @@ impl From<ChatError> for ApiError {
     }
 }
 
-/// Sends one message; answers inline or queues the turn.
+/// Sends one message; answers inline or queues the turn. Nothing is written before the
+/// answer is ready (then the question, answer, audit row and usage commit together), or
+/// before the turn is handed to a job (then the question and the job commit together).
 pub async fn send(ctx: &AppContext, caller: &Principal, req: SendRequest) -> ApiResult<(bool, SendResponse)> {
     limit(ctx, &format!("chat:{}", caller.user_id), ctx.settings.rate_limits.chat).await?;
     let assistant = &ctx.assistant;
-    let turn_id = Uuid::now_v7();
+    let history = ctx.settings.agents.history_messages;
+    let turn =
+        chat::prepare(&ctx.db, caller, &req.message, req.session_id, json!({"input_type": "text"}), history).await?;
     let probe = AgentRequest {
         principal: caller.clone(),
-        message: req.message.clone(),
+        message: turn.message.clone(),
         input_type: "text".into(),
         extracted_text: None,
-        session_id: req.session_id,
-        turn_id,
+        session_id: Some(turn.session_id),
+        turn_id: turn.turn_id,
         source: Source::Mobile,
         attachments: Vec::new(),
+        // Routing reads the message only.
         conversation_history: Vec::new(),
         agent: None,
         event: None,
     };
-    let background = assistant.is_background(&assistant.route_quick(&probe));
-    let (session_id, message_id) =
-        chat::begin(&ctx.db, caller, &req.message, req.session_id, json!({"input_type": "text", "turn_id": turn_id}))
-            .await?;
-    if background {
-        return Ok((true, queue(ctx, caller, session_id, message_id, turn_id, "This runs in the background").await?));
+    let route = assistant.route_quick(&probe);
+    if assistant.is_background(&route) {
+        return Ok((true, queue(ctx, caller, &turn, Vec::new(), "This runs in the background").await?));
     }
+    let usage = UsageBuffer::default();
     let timeout = Duration::from_secs(ctx.settings.agents.inline_timeout_secs);
-    match tokio::time::timeout(
-        timeout,
-        chat::answer(assistant, caller, session_id, message_id, turn_id, Source::Mobile, None),
-    )
-    .await
-    {
+    let answer = chat::answer_turn(assistant, caller, &turn, Source::Mobile, None, usage.clone(), Some(route));
+    match tokio::time::timeout(timeout, answer).await {
         Ok(r) => Ok((false, r?.into())),
         Err(_) => {
-            tracing::info!(%turn_id, "turn outgrew the inline timeout; continuing as a job");
-            Ok((true, queue(ctx, caller, session_id, message_id, turn_id, "This is taking a while").await?))
+            tracing::info!(turn_id = %turn.turn_id, "turn outgrew the inline timeout; continuing as a job");
+            let spent = agents::usage::drain(&usage);
+            Ok((true, queue(ctx, caller, &turn, spent, "This is taking a while").await?))
         }
     }
 }
 
+/// Writes the question and its `agent.turn` job in one transaction, then pushes the job.
 async fn queue(
     ctx: &AppContext,
     caller: &Principal,
-    session_id: Uuid,
-    message_id: Uuid,
-    turn_id: Uuid,
+    turn: &Turn,
+    spent: Vec<llm::UsageRecord>,
     why: &str,
 ) -> ApiResult<SendResponse> {
-    let payload = TurnJob { turn_id, user_id: caller.user_id, session_id, message_id };
+    let payload = TurnJob {
+        turn_id: turn.turn_id,
+        user_id: caller.user_id,
+        session_id: turn.session_id,
+        message_id: turn.message_id,
+    };
     let job = jobs::NewJob::new(Queue::Agent, agents::AGENT_TURN, &payload)
         .priority(70)
         .user(caller.user_id)
-        .idempotency_key(format!("turn:{turn_id}"))
+        .idempotency_key(format!("turn:{}", turn.turn_id))
         .max_attempts(3);
-    let enqueued = jobs::enqueue(&ctx.db, job).await.map_err(ApiError::internal)?;
+    let txn = ctx.db.begin().await.map_err(store::StoreError::from)?;
+    chat::store_message(&txn, caller, turn).await?;
+    let enqueued = jobs::enqueue(&txn, job).await.map_err(ApiError::internal)?;
+    chat::write_usage(&txn, spent).await;
+    txn.commit().await.map_err(store::StoreError::from)?;
     if let Err(e) = ctx.transport.push(enqueued.id, enqueued.queue, enqueued.lane).await {
         // The sweeper pushes it from PostgreSQL; nothing is lost.
         tracing::warn!(job = %enqueued.id, error = %e, "could not push the turn job now");
     }
     Ok(SendResponse {
-        session_id,
+        session_id: turn.session_id,
         status: "queued".into(),
         response: format!("{why}: I'll post the answer to this conversation when it's ready (task {}).", enqueued.id),
         input_processed: None,
@@ -147,7 +158,7 @@ async fn queue(
         agent_used: None,
         tools_used: Vec::new(),
         task_id: Some(enqueued.id),
-        message_id: Some(message_id),
+        message_id: Some(turn.message_id),
         provider: None,
         model: None,
         outcome: None,

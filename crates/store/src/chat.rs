@@ -53,7 +53,16 @@ pub async fn owned_session(
 
 /// Creates a session titled from the first message.
 pub async fn create_session(db: &impl ConnectionTrait, user_id: Uuid, first_message: &str) -> Result<Uuid, StoreError> {
-    let id = Uuid::now_v7();
+    create_session_with_id(db, Uuid::now_v7(), user_id, first_message).await
+}
+
+/// Creates a session with a chosen id (the api picks ids before it writes).
+pub async fn create_session_with_id(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    user_id: Uuid,
+    first_message: &str,
+) -> Result<Uuid, StoreError> {
     let title: String = first_message.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(80).collect();
     db.execute_raw(stmt(
         db,
@@ -74,10 +83,22 @@ pub async fn add_message(
     content: &str,
     metadata: Option<Json>,
 ) -> Result<Uuid, StoreError> {
+    add_message_with_id(db, Uuid::now_v7(), user_id, session_id, role, content, metadata).await
+}
+
+/// [`add_message`] with a chosen id.
+pub async fn add_message_with_id(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    user_id: Uuid,
+    session_id: Uuid,
+    role: &str,
+    content: &str,
+    metadata: Option<Json>,
+) -> Result<Uuid, StoreError> {
     if !matches!(role, "user" | "assistant" | "system" | "tool") {
         return Err(StoreError::Invalid(format!("'{role}' is not a message role")));
     }
-    let id = Uuid::now_v7();
     db.execute_raw(stmt(
         db,
         "WITH m AS (INSERT INTO conversations (id, user_id, session_id, role, content, metadata) \
@@ -127,10 +148,7 @@ pub async fn history(
     session_id: Uuid,
     limit: u64,
 ) -> Result<Option<Vec<MessageRow>>, StoreError> {
-    if owned_session(db, user_id, session_id).await?.is_none() {
-        return Ok(None);
-    }
-    Ok(Some(last_messages(db, session_id, limit).await?))
+    owned_history(db, user_id, session_id, limit).await
 }
 
 /// The last `limit` messages of a session, oldest first (what the model sees as history).
@@ -148,4 +166,125 @@ pub async fn last_messages(
     ))
     .all(db)
     .await?)
+}
+
+/// Everything a finished turn writes.
+#[derive(Debug, Clone)]
+pub struct TurnRecord {
+    pub user_id: Uuid,
+    pub department: String,
+    pub session_id: Uuid,
+    /// Create the session (titled from the question) first.
+    pub new_session: bool,
+    /// The question, unless it was stored before (a turn run by a job).
+    pub question: Option<(Uuid, String, Json)>,
+    pub answer_id: Uuid,
+    pub answer: String,
+    pub answer_metadata: Json,
+    /// `audit_log` row: action, source and details.
+    pub audit_action: String,
+    pub audit_source: String,
+    pub audit_details: Json,
+    pub usage: Vec<crate::llm_usage::CheckedUsage>,
+}
+
+/// Writes a turn — the session when new, the question, the answer, the audit row and the
+/// LLM usage — in one statement, so it is all there or none of it is (and costs one round
+/// trip and one commit).
+pub async fn record_turn(db: &impl ConnectionTrait, t: TurnRecord) -> Result<(), StoreError> {
+    let title: String = t
+        .question
+        .as_ref()
+        .map(|(_, q, _)| q.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(80).collect())
+        .unwrap_or_default();
+    let (q_id, q_text, q_meta) = match t.question {
+        Some((id, text, meta)) => (Some(id), Some(text), Some(meta)),
+        None => (None, None, None),
+    };
+    let usage = serde_json::to_value(&t.usage).map_err(|e| StoreError::Invalid(e.to_string()))?;
+    let sql = format!(
+        "WITH s AS (INSERT INTO chat_sessions (id, user_id, title) SELECT $1, $2, $3 WHERE $4 RETURNING id), \
+              touch AS (UPDATE chat_sessions SET updated_at = now() WHERE id = $1 AND NOT $4), \
+              q AS (INSERT INTO conversations (id, user_id, session_id, role, content, metadata) \
+                    SELECT $5, $2, $1, 'user', $6, $7 WHERE $5::uuid IS NOT NULL), \
+              a AS (INSERT INTO conversations (id, user_id, session_id, role, content, metadata) \
+                    VALUES ($8, $2, $1, 'assistant', $9, $10)), \
+              au AS (INSERT INTO audit_log (user_id, department, action, source, details) VALUES ($2, $11, $12, $13, $14)), \
+              u AS ({}) \
+         SELECT 1",
+        crate::llm_usage::insert_many_sql(15)
+    );
+    db.execute_raw(stmt(
+        db,
+        &sql,
+        vec![
+            t.session_id.into(),
+            t.user_id.into(),
+            title.into(),
+            t.new_session.into(),
+            q_id.into(),
+            q_text.into(),
+            q_meta.into(),
+            t.answer_id.into(),
+            t.answer.into(),
+            t.answer_metadata.into(),
+            t.department.into(),
+            t.audit_action.into(),
+            t.audit_source.into(),
+            t.audit_details.into(),
+            usage.into(),
+        ],
+    ))
+    .await
+    .map_err(|e| StoreError::refused(e, "chat turn (unknown user or session)"))?;
+    Ok(())
+}
+
+#[derive(Debug, FromQueryResult)]
+struct OwnedRow {
+    id: Option<Uuid>,
+    session_id: Option<Uuid>,
+    role: Option<String>,
+    content: Option<String>,
+    metadata: Option<Json>,
+    created_at: Option<DateTime<Utc>>,
+}
+
+/// The last `limit` messages of the user's session, oldest first, checking ownership in
+/// the same query: `None` when the session is not theirs (or does not exist).
+pub async fn owned_history(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    session_id: Uuid,
+    limit: u64,
+) -> Result<Option<Vec<MessageRow>>, StoreError> {
+    let rows = OwnedRow::find_by_statement(stmt(
+        db,
+        "SELECT m.id, m.session_id, m.role, m.content, m.metadata, m.created_at \
+         FROM chat_sessions s LEFT JOIN LATERAL ( \
+              SELECT id, session_id, role, content, metadata, created_at FROM conversations \
+              WHERE session_id = s.id ORDER BY created_at DESC, id DESC LIMIT $3) m ON true \
+         WHERE s.id = $1 AND s.user_id = $2",
+        vec![session_id.into(), user_id.into(), (limit.min(1000) as i64).into()],
+    ))
+    .all(db)
+    .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let mut out: Vec<MessageRow> = rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(MessageRow {
+                id: r.id?,
+                session_id: r.session_id?,
+                role: r.role?,
+                content: r.content?,
+                metadata: r.metadata,
+                created_at: r.created_at?,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+    Ok(Some(out))
 }

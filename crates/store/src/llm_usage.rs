@@ -36,9 +36,24 @@ fn invalid(msg: String) -> StoreError {
     StoreError::Invalid(msg)
 }
 
-/// Records one call. Negative counts, an unknown outcome or a non-finite or negative cost
-/// are refused; so is a `user_id` that is not a user.
-pub async fn record(db: &impl ConnectionTrait, u: NewUsage) -> Result<(), StoreError> {
+/// A usage row that passed [`check`], ready to insert.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckedUsage {
+    provider: String,
+    model: String,
+    purpose: Option<String>,
+    department: Option<String>,
+    user_id: Option<Uuid>,
+    session_id: Option<Uuid>,
+    input_tokens: i32,
+    output_tokens: i32,
+    latency_ms: i32,
+    outcome: String,
+    cost_usd: Option<f64>,
+}
+
+/// Negative counts, an unknown outcome or a non-finite or negative cost are refused.
+pub fn check(u: NewUsage) -> Result<CheckedUsage, StoreError> {
     let model = u.model.trim();
     if model.is_empty() || model.len() > 200 {
         return Err(invalid("model must be 1 to 200 characters".into()));
@@ -60,27 +75,42 @@ pub async fn record(db: &impl ConnectionTrait, u: NewUsage) -> Result<(), StoreE
         return Err(invalid(format!("cost_usd must be between 0 and 1,000,000, not {c}")));
     }
     let blank_to_none = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
-    db.execute_raw(stmt(
-        db,
+    Ok(CheckedUsage {
+        provider: u.provider.trim().to_lowercase(),
+        model: model.to_string(),
+        purpose: blank_to_none(u.purpose),
+        department: blank_to_none(u.department),
+        user_id: u.user_id,
+        session_id: u.session_id,
+        input_tokens: u.input_tokens,
+        output_tokens: u.output_tokens,
+        latency_ms: u.latency_ms,
+        outcome,
+        cost_usd: u.cost_usd,
+    })
+}
+
+/// The INSERT of a JSON array of [`CheckedUsage`] (`$n` is the array), for use inside a
+/// larger statement.
+pub(crate) fn insert_many_sql(param: usize) -> String {
+    format!(
         "INSERT INTO llm_usage (provider, model, purpose, department, user_id, session_id, input_tokens, \
              output_tokens, latency_ms, outcome, cost_usd) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11::float8::numeric)",
-        vec![
-            u.provider.trim().to_lowercase().into(),
-            model.to_string().into(),
-            blank_to_none(u.purpose).into(),
-            blank_to_none(u.department).into(),
-            u.user_id.into(),
-            u.session_id.into(),
-            u.input_tokens.into(),
-            u.output_tokens.into(),
-            u.latency_ms.into(),
-            outcome.into(),
-            u.cost_usd.into(),
-        ],
-    ))
-    .await
-    .map_err(|e| StoreError::refused(e, "llm usage (unknown user)"))?;
+         SELECT provider, model, purpose, department, user_id, session_id, input_tokens, output_tokens, latency_ms, \
+                outcome, cost_usd::numeric \
+         FROM jsonb_to_recordset(${param}::jsonb) AS x(provider text, model text, purpose text, department text, \
+              user_id uuid, session_id uuid, input_tokens int, output_tokens int, latency_ms int, outcome text, \
+              cost_usd float8)"
+    )
+}
+
+/// Records one call. Besides [`check`]'s rules, a `user_id` that is not a user is refused.
+pub async fn record(db: &impl ConnectionTrait, u: NewUsage) -> Result<(), StoreError> {
+    let row = check(u)?;
+    let rows = serde_json::to_value(vec![row]).map_err(|e| invalid(e.to_string()))?;
+    db.execute_raw(stmt(db, &insert_many_sql(1), vec![rows.into()]))
+        .await
+        .map_err(|e| StoreError::refused(e, "llm usage (unknown user)"))?;
     Ok(())
 }
 

@@ -110,11 +110,11 @@ impl Skill {
         self.triggers
             .all()
             .filter_map(|t| {
-                let t_low = t.to_lowercase();
+                // Triggers are lower-cased when the skill is loaded.
                 let len = t.chars().count() * 2;
-                if crate::router::contains_word(lowered, &t_low) {
+                if crate::router::contains_word(lowered, t) {
                     Some((len + 1, t.as_str()))
-                } else if t_low.contains(' ') && in_order(&words, &t_low) {
+                } else if t.contains(' ') && in_order(&words, t) {
                     Some((len, t.as_str()))
                 } else {
                     None
@@ -188,9 +188,15 @@ impl SkillSet {
             let path = f.display().to_string();
             let text = std::fs::read_to_string(f)
                 .map_err(|e| KnowledgeError::Read { path: path.clone(), message: e.to_string() })?;
-            let skill: Skill = serde_saphyr::from_str(&text)
+            let mut skill: Skill = serde_saphyr::from_str(&text)
                 .map_err(|e| KnowledgeError::Invalid { path: path.clone(), message: e.to_string() })?;
             validate(&skill).map_err(|message| KnowledgeError::Invalid { path: path.clone(), message })?;
+            for list in [&mut skill.triggers.en, &mut skill.triggers.zh, &mut skill.triggers.ms] {
+                for t in list.iter_mut() {
+                    *t = t.trim().to_lowercase();
+                }
+                list.retain(|t| !t.is_empty());
+            }
             if f.file_stem().and_then(|s| s.to_str()) != Some(skill.name.as_str()) {
                 return Err(KnowledgeError::Invalid {
                     path,

@@ -126,7 +126,8 @@ pub trait TypedTool: Send + Sync + 'static {
     async fn run(&self, ctx: &ToolContext, input: Self::Input) -> Result<ToolOutput, ToolError>;
 }
 
-struct Typed<T>(T);
+/// A typed tool and its schema (derived once).
+struct Typed<T>(T, std::sync::OnceLock<Value>);
 
 #[async_trait::async_trait]
 impl<T: TypedTool> Tool for Typed<T> {
@@ -137,7 +138,7 @@ impl<T: TypedTool> Tool for Typed<T> {
         T::DESCRIPTION
     }
     fn input_schema(&self) -> Value {
-        schema_for::<T::Input>()
+        self.1.get_or_init(schema_for::<T::Input>).clone()
     }
     fn access(&self) -> Access {
         T::ACCESS
@@ -184,7 +185,7 @@ impl ToolRegistry {
     }
 
     pub fn add<T: TypedTool>(&mut self, tool: T) {
-        self.tools.insert(T::NAME, Arc::new(Typed(tool)));
+        self.tools.insert(T::NAME, Arc::new(Typed(tool, std::sync::OnceLock::new())));
     }
 
     /// Registers an already type-erased tool (other crates' tools plug in here).

@@ -21,15 +21,21 @@ use crate::load::{self, HttpConnection, LoadConfig, Report};
 const USERS: usize = 8;
 
 pub async fn run(options: &Options) -> anyhow::Result<Outcome> {
-    let fake = FakeLlm::anthropic().await;
+    let fake = FakeLlm::anthropic_unrecorded().await;
     fake.set_default(llm::fake::Reply::Text("Revenue was SGD 201,450.00 last month.".into()));
     eprintln!("chat: starting the api (fresh database, fake Anthropic at {})", fake.base_url());
-    let settings = fake.settings("claude-sonnet-4-6");
+    let provider = fake.settings("claude-sonnet-4-6");
     let app = TestApp::spawn_with(move |s| {
         s.rate_limits.chat = 1_000_000;
         s.rate_limits.auth = 1_000_000;
-        s.llm.anthropic = settings;
+        s.llm.anthropic = provider;
         s.agents.llm_classifier = false;
+        // The production default pool (tests use 10).
+        s.database.max_connections = settings::Settings::default().database.max_connections;
+        if std::env::var("BENCH_PG_NOSSL").is_ok() {
+            let url = format!("{}?sslmode=disable", s.database.url.expose());
+            s.database.url = settings::Secret::new(url);
+        }
     })
     .await;
     let result = measure(&app, &fake, options).await;

@@ -162,7 +162,18 @@ impl FakeLlm {
 
     /// `name` only changes the echo text and the key of [`FakeLlm::settings`].
     pub async fn start(format: Format, name: &str) -> Self {
-        let server = MockServer::start().await;
+        Self::start_with(format, name, true).await
+    }
+
+    /// An Anthropic fake that does not keep the requests it receives (for benchmarks:
+    /// recording every body costs memory and time; [`FakeLlm::received`] stays empty).
+    pub async fn anthropic_unrecorded() -> Self {
+        Self::start_with(Format::Anthropic, "anthropic", false).await
+    }
+
+    async fn start_with(format: Format, name: &str, record: bool) -> Self {
+        let builder = MockServer::builder();
+        let server = if record { builder.start().await } else { builder.disable_request_recording().start().await };
         let script = Arc::new(Script {
             format,
             name: name.into(),
