@@ -108,6 +108,7 @@ impl Application {
                         .service(routes::admin::get_user)
                         .service(routes::admin::update_user)
                         .service(routes::admin::list_audit)
+                        .service(routes::admin::llm_usage)
                         .service(routes::admin::admin_health)
                         .service(routes::jobs::queues)
                         .service(routes::jobs::list_jobs)

@@ -548,6 +548,48 @@ mod tests {
     }
 
     #[test]
+    fn llm_providers_come_from_the_seed_s_environment_names() {
+        let s = load(&env(&[])).unwrap();
+        assert!(!s.llm.any_enabled(), "no key configured means offline");
+        let s = load(&env(&[
+            ("ANTHROPIC_API_KEY", "sk-ant-test"),
+            ("KIMI_API_KEY", "sk-kimi"),
+            ("KIMI_BASE_URL", "http://127.0.0.1:9/v1"),
+            ("OPENAI_MODEL", "llama3.1"),
+        ]))
+        .unwrap();
+        assert!(s.llm.anthropic.is_enabled() && s.llm.kimi.is_enabled() && !s.llm.openai.is_enabled());
+        assert_eq!(s.llm.anthropic.api_key.expose(), "sk-ant-test");
+        assert_eq!(s.llm.anthropic.base_url, "https://api.anthropic.com");
+        assert_eq!(s.llm.anthropic.model, "claude-sonnet-4-6");
+        assert_eq!(s.llm.kimi.base_url, "http://127.0.0.1:9/v1");
+        assert_eq!(s.llm.kimi.model, "moonshot-v1-128k");
+        assert_eq!(s.llm.openai.model, "llama3.1");
+        // Keys are never printed.
+        assert!(!format!("{s:?}").contains("sk-ant-test"));
+    }
+
+    #[test]
+    fn a_partial_provider_section_keeps_that_provider_s_defaults() {
+        let s = with_file(
+            "llm:\n  kimi:\n    api_key: k\n  openai:\n    enabled: true\n    base_url: http://127.0.0.1:11434/v1\n",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(s.llm.kimi.base_url, "https://api.moonshot.cn/v1");
+        assert_eq!(s.llm.kimi.timeout_secs, 60);
+        assert!(s.llm.openai.is_enabled() && s.llm.openai.api_key.is_empty());
+        assert_eq!(s.llm.openai.model, "gpt-4o-mini");
+        assert!(s.llm.prices.contains_key("claude-sonnet-4-6"));
+        let e = with_file("llm:\n  kimi:\n    base_url: moonshot.cn\n", &[]).unwrap_err().to_string();
+        assert!(e.contains("llm.kimi.base_url"), "{e}");
+        let e = with_file("agents:\n  max_iterations_per_agent: {legal: 3}\n", &[]).unwrap_err().to_string();
+        assert!(e.contains("agents.max_iterations_per_agent") && e.contains("legal"), "{e}");
+        let e = with_file("agents:\n  directory: {ceo: not-an-email}\n", &[]).unwrap_err().to_string();
+        assert!(e.contains("agents.directory.ceo"), "{e}");
+    }
+
+    #[test]
     fn production_refuses_development_secrets() {
         let e = load(&env(&[("MEZZOFY_ENV", "production")])).unwrap_err().to_string();
         assert!(e.contains("auth.jwt_secret"), "{e}");

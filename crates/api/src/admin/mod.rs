@@ -1,8 +1,9 @@
-//! Administration: user management, the audit log and detailed health. Every function
+//! Administration: user management, the audit log, LLM usage and detailed health. Every function
 //! checks the caller's permission itself, whatever route called it.
 
 pub mod audit;
 pub mod health;
+pub mod usage;
 pub mod users;
 
 use serde::Deserialize;

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::admin::audit::{AuditPage, AuditQuery};
 use crate::admin::health::AdminHealth;
 use crate::admin::users::{AdminUser, CreateUserRequest, UpdateUserRequest, UserPage, UserQuery};
-use crate::admin::{audit, health, users};
+use crate::admin::{audit, health, usage, users};
 use crate::auth::Authenticated;
 use crate::client::ClientInfo;
 use crate::context::AppContext;
@@ -107,6 +107,22 @@ pub async fn list_audit(
     q: Query<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
     Ok(Json(audit::list(&ctx, &caller.principal, q.into_inner()).await?))
+}
+
+/// LLM calls, tokens and cost per provider and model (permission `usage_read`).
+#[utoipa::path(
+    tag = "admin",
+    params(usage::UsageQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = usage::UsageReport), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody))
+)]
+#[get("/usage")]
+pub async fn llm_usage(
+    ctx: Data<AppContext>,
+    caller: Authenticated,
+    q: Query<usage::UsageQuery>,
+) -> ApiResult<Json<usage::UsageReport>> {
+    Ok(Json(usage::report(&ctx, &caller.principal, q.into_inner()).await?))
 }
 
 /// Detailed health: database, Redis, live workers and schedulers (permission `system_health`).

@@ -37,6 +37,8 @@ async fn rbac_matrix_for_admin_routes() {
         assert_eq!(s, expect(can(domain::Permission::UsersRead), StatusCode::OK), "{role} GET /admin/users/id");
         let s = app.get("/admin/audit", &t.access).await.status();
         assert_eq!(s, expect(can(domain::Permission::AuditRead), StatusCode::OK), "{role} GET /admin/audit");
+        let s = app.get("/admin/usage", &t.access).await.status();
+        assert_eq!(s, expect(can(domain::Permission::UsageRead), StatusCode::OK), "{role} GET /admin/usage");
         let s = app.get("/admin/health", &t.access).await.status();
         assert_eq!(s, expect(can(domain::Permission::SystemHealth), StatusCode::OK), "{role} GET /admin/health");
         let res = app

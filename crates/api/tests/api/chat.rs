@@ -200,3 +200,40 @@ async fn background_skills_are_queued_as_jobs() {
     assert_eq!(job["status"], "queued");
     assert_eq!(job["user_id"], rep.id.to_string());
 }
+
+#[tokio::test]
+async fn llm_usage_and_cost_are_reported_per_provider() {
+    let fake = llm::fake::FakeLlm::anthropic().await;
+    let provider = fake.settings("claude-sonnet-4-6");
+    let app = TestApp::spawn_with(move |s| {
+        s.llm.anthropic = provider;
+        s.agents.llm_classifier = false;
+    })
+    .await;
+    fake.set_default(llm::fake::Reply::Text("Here is the answer.".into()));
+    let user = app.create_user("finance_manager").await;
+    let t = app.tokens(&user).await;
+    for _ in 0..3 {
+        let body: Value =
+            send(&app, &t.access, json!({"message": "How did revenue do last month?"})).await.json().await.unwrap();
+        assert_eq!(body["provider"], "anthropic", "{body}");
+        assert_eq!(body["model"], "claude-sonnet-4-6");
+        assert_eq!(body["response"], "Here is the answer.");
+    }
+    let exec = app.create_user("executive").await;
+    let report: Value = app.get("/admin/usage", &app.tokens(&exec).await.access).await.json().await.unwrap();
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{report}");
+    assert_eq!(rows[0]["provider"], "anthropic");
+    assert_eq!(rows[0]["calls"], 3);
+    assert!(rows[0]["input_tokens"].as_i64().unwrap() > 0);
+    // claude-sonnet-4-6 is priced at 3 / 15 USD per million tokens.
+    let expect =
+        (rows[0]["input_tokens"].as_f64().unwrap() * 3.0 + rows[0]["output_tokens"].as_f64().unwrap() * 15.0) / 1e6;
+    assert!((rows[0]["cost_usd"].as_f64().unwrap() - expect).abs() < 1e-5, "{report}");
+    assert_eq!(report["total_calls"], 3);
+    let bad = app
+        .get("/admin/usage?from=2026-02-01T00:00:00Z&to=2026-01-01T00:00:00Z", &app.tokens(&exec).await.access)
+        .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+}
