@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_foundation;
 mod m20261124_000002_jobs;
 mod m20261124_000003_company;
+mod m20261124_000004_artifacts;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_foundation::Migration),
             Box::new(m20261124_000002_jobs::Migration),
             Box::new(m20261124_000003_company::Migration),
+            Box::new(m20261124_000004_artifacts::Migration),
         ]
     }
 }

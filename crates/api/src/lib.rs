@@ -3,6 +3,7 @@
 //! the `auth` and `admin` modules, which check permissions themselves.
 
 pub mod admin;
+pub mod artifacts;
 pub mod auth;
 pub mod chat;
 mod client;

@@ -122,6 +122,14 @@ impl Application {
                         .service(routes::chat::sessions)
                         .service(routes::chat::history),
                 )
+                .service(
+                    scope("/files")
+                        .service(routes::files::upload)
+                        .service(routes::files::list)
+                        .service(routes::files::list_alias)
+                        .service(routes::files::download)
+                        .service(routes::files::remove),
+                )
                 .split_for_parts();
             app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", api))
                 .route("/docs", web::get().to(docs_redirect))

@@ -2,6 +2,7 @@
 //! statement of the product lives here. Repository functions take `&impl ConnectionTrait`
 //! so they work inside a caller's transaction as well as on the pool.
 
+pub mod artifacts;
 pub mod audit;
 pub mod chat;
 pub mod company;

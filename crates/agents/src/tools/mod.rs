@@ -6,6 +6,7 @@
 
 mod company;
 mod crm;
+mod exports;
 mod knowledge_tools;
 mod money;
 
@@ -175,11 +176,12 @@ pub struct ToolRegistry {
 }
 
 impl ToolRegistry {
-    /// The data tools of this crate (company data, CRM, knowledge base).
+    /// The tools of this crate (company data, CRM, knowledge base, CSV export).
     pub fn with_builtin() -> Self {
         let mut r = Self::default();
         company::register(&mut r);
         crm::register(&mut r);
+        exports::register(&mut r);
         knowledge_tools::register(&mut r);
         r
     }

@@ -3,5 +3,6 @@
 pub mod admin;
 pub mod auth;
 pub mod chat;
+pub mod files;
 pub mod jobs;
 pub mod system;

@@ -237,3 +237,33 @@ async fn llm_usage_and_cost_are_reported_per_provider() {
         .await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn generated_files_come_back_as_artifacts_the_user_can_download() {
+    let app = seeded().await;
+    let analyst = app.create_user("finance_analyst").await;
+    let other = app.create_user("finance_analyst").await;
+    let t = app.tokens(&analyst).await;
+    let body: Value = send(&app, &t.access, json!({"message": "Analyse expenses by category for last quarter"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["tools_used"], json!(["data_query", "csv_export"]), "{body}");
+    let artifacts = body["artifacts"].as_array().unwrap();
+    assert_eq!(artifacts.len(), 1, "{body}");
+    let a = &artifacts[0];
+    assert_eq!(a["type"], "csv");
+    assert!(a["name"].as_str().unwrap().starts_with("expenses_by_category_Q"), "{a}");
+    let url = a["download_url"].as_str().unwrap();
+    let res = app.get(url, &t.access).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/csv");
+    let csv = res.text().await.unwrap();
+    assert!(csv.starts_with("category,amount,count\r\npayroll,"), "{csv}");
+    // The file is the analyst's: listed for them, invisible to a colleague.
+    let files: Value = app.get("/files/", &t.access).await.json().await.unwrap();
+    assert_eq!(files["artifacts"][0]["id"], a["id"]);
+    assert_eq!(files["artifacts"][0]["source"], "generated");
+    assert_eq!(app.get(url, &app.tokens(&other).await.access).await.status(), StatusCode::NOT_FOUND);
+}

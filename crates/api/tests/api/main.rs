@@ -7,6 +7,7 @@ mod admin;
 mod auth;
 mod chat;
 mod errors;
+mod files;
 mod health;
 mod jobs;
 mod rate_limit;
