@@ -8,6 +8,7 @@ mod m20261124_000001_foundation;
 mod m20261124_000002_jobs;
 mod m20261124_000003_company;
 mod m20261124_000004_artifacts;
+mod m20261124_000005_outbox;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_jobs::Migration),
             Box::new(m20261124_000003_company::Migration),
             Box::new(m20261124_000004_artifacts::Migration),
+            Box::new(m20261124_000005_outbox::Migration),
         ]
     }
 }

@@ -14,6 +14,7 @@ pub use assistant::{AgentRequest, Assistant, HistoryMessage, Outcome, TurnEvent,
 pub use router::{Route, Source};
 pub use tools::{ArtifactRef, Tool, ToolContext, ToolError, ToolOutput, ToolRegistry, TypedTool};
 pub mod chat;
+pub mod delivery;
 pub mod usage;
 
 pub use chat::{AGENT_TURN, ChatError, ChatResponse, TurnJob};

@@ -109,6 +109,7 @@ impl Application {
                         .service(routes::admin::update_user)
                         .service(routes::admin::list_audit)
                         .service(routes::admin::llm_usage)
+                        .service(routes::admin::list_outbox)
                         .service(routes::admin::admin_health)
                         .service(routes::jobs::queues)
                         .service(routes::jobs::list_jobs)

@@ -12,7 +12,7 @@ mod model;
 mod secret;
 pub mod telemetry;
 
-pub use llm::{AgentSettings, LlmSettings, Price, ProviderSettings};
+pub use llm::{AgentSettings, DeliverySettings, LlmSettings, Price, ProviderSettings};
 pub use load::{ConfigError, Sources, load, load_roles};
 pub use model::*;
 pub use secret::Secret;

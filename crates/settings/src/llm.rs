@@ -154,3 +154,17 @@ impl AgentSettings {
         self.max_iterations_per_agent.get(agent).copied().unwrap_or(self.max_iterations).max(1)
     }
 }
+
+/// Outlook, Teams, calendar and push delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DeliverySettings {
+    /// E-mail recipients one user may send to per hour (every mode counts, outbox included).
+    pub email_per_hour: u32,
+}
+
+impl Default for DeliverySettings {
+    fn default() -> Self {
+        Self { email_per_hour: 30 }
+    }
+}

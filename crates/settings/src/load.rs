@@ -329,6 +329,7 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
         }
         range(&format!("agents.max_iterations_per_agent.{agent}"), u64::from(*n), 1, 50)?;
     }
+    range("delivery.email_per_hour", u64::from(s.delivery.email_per_hour), 1, 10_000)?;
     range("agents.history_messages", s.agents.history_messages, 0, 200)?;
     range("agents.inline_timeout_secs", s.agents.inline_timeout_secs, 1, 600)?;
     range("agents.job_timeout_secs", s.agents.job_timeout_secs, 10, 24 * 3600)?;

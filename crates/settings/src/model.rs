@@ -31,6 +31,7 @@ pub struct Settings {
     pub scheduler: SchedulerSettings,
     pub llm: crate::LlmSettings,
     pub agents: crate::AgentSettings,
+    pub delivery: crate::DeliverySettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -12,6 +12,7 @@ mod entities;
 mod error;
 pub mod jobs;
 pub mod llm_usage;
+pub mod outbox;
 pub mod tokens;
 pub mod users;
 

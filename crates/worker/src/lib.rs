@@ -5,6 +5,7 @@
 
 pub mod agent_jobs;
 pub mod builtin;
+pub mod delivery_jobs;
 mod executor;
 pub mod runtime;
 pub mod sweeper;
@@ -92,6 +93,7 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> anyh
     let timeout = Duration::from_secs(settings.agents.job_timeout_secs);
     let assistant = agents::chat::build(Arc::new(settings.clone()), db.clone())?;
     let registry = agent_jobs::register(builtin::registry(), Arc::new(assistant), Arc::new(roles), timeout);
+    let registry = delivery_jobs::register(registry);
     let handle = start(&settings, db.clone(), redis, registry);
     tracing::info!(name = %handle.name, concurrency = settings.worker.concurrency, "mezzofy-worker ready");
     shutdown.await;

@@ -21,6 +21,7 @@ async fn start_worker(app: &TestApp) -> worker::WorkerHandle {
         Arc::new(roles),
         Duration::from_secs(60),
     );
+    let registry = worker::delivery_jobs::register(registry);
     worker::start(&app.settings, app.db.clone(), app.redis.clone(), registry)
 }
 
@@ -115,4 +116,101 @@ async fn a_turn_that_outgrows_the_inline_timeout_continues_as_a_job() {
         history["messages"].as_array().unwrap().iter().map(|m| m["role"].as_str().unwrap()).collect();
     assert_eq!(roles, ["user", "assistant"]);
     worker.stop().await;
+}
+
+#[tokio::test]
+async fn the_financial_statement_is_emailed_to_the_ceo_once_through_the_outbox() {
+    let app = TestApp::spawn_with(|s| s.worker.sweep_interval_ms = 100).await;
+    store::demo::seed_company_demo(&app.db, chrono::Utc::now().date_naive(), 9).await.unwrap();
+    let cfo = app.create_user("finance_manager").await;
+    let t = app.tokens(&cfo).await;
+    let res = app
+        .client
+        .post(app.url("/chat/send"))
+        .bearer_auth(&t.access)
+        .json(&json!({"message": "Generate the latest financial statement and send to CEO"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["tools_used"], json!(["finance_summary", "outlook_send_email"]), "{body}");
+    assert!(body["response"].as_str().unwrap().contains("E-mail queued for: ceo@mezzofy.com"), "{body}");
+
+    // The delivery job is committed; a worker performs it.
+    let (jobs, _) = store::jobs::list(
+        &app.db,
+        &store::jobs::JobFilter { kind: Some("delivery.email".into()), ..Default::default() },
+        0,
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(jobs.len(), 1);
+    let job_id = jobs[0].id.to_string();
+    let worker = start_worker(&app).await;
+    let job = finished_job(&app, &t.access, &job_id).await;
+    assert_eq!(job["status"], "completed", "{job}");
+
+    // In the outbox with the real figures, and in email_log.
+    let admin = app.create_user("admin").await;
+    let ta = app.tokens(&admin).await.access;
+    let outbox: Value = app.get("/admin/outbox?channel=email", &ta).await.json().await.unwrap();
+    assert_eq!(outbox["total"], 1, "{outbox}");
+    let entry = &outbox["entries"][0];
+    assert_eq!(entry["status"], "outbox");
+    assert_eq!(entry["recipients"], json!(["ceo@mezzofy.com"]));
+    let p = agents::period::parse("last_month", chrono::Utc::now().date_naive()).unwrap();
+    let s = store::company::finance_summary(&app.db, p.from, p.to).await.unwrap();
+    let html = entry["body"].as_str().unwrap();
+    assert!(html.contains(&agents::tools::format_cents("SGD", s.net_income_cents)), "{html}");
+    assert!(entry["subject"].as_str().unwrap().contains(&p.label));
+    let rep = app.create_user("sales_rep").await;
+    assert_eq!(app.get("/admin/outbox", &app.tokens(&rep).await.access).await.status(), StatusCode::FORBIDDEN);
+    assert_eq!(app.get("/admin/outbox?channel=fax", &ta).await.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The job runs again (as after a crash between the send and the completion): the
+    // recorded effect is returned, nothing is sent twice.
+    let first_outbox = job["result"]["outbox_id"].clone();
+    store::maintenance::execute(
+        &app.db,
+        &format!("UPDATE jobs SET status = 'queued', finished_at = NULL, pushed_at = NULL, run_at = now() WHERE id = '{job_id}'"),
+    )
+    .await
+    .unwrap();
+    let job = finished_job(&app, &t.access, &job_id).await;
+    assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(job["result"]["outbox_id"], first_outbox);
+    let outbox: Value = app.get("/admin/outbox?channel=email", &ta).await.json().await.unwrap();
+    assert_eq!(outbox["total"], 1);
+    // One recipient in email_log, counted against the sender's hourly cap.
+    let hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+    assert_eq!(store::outbox::emails_since(&app.db, cfo.id, hour_ago).await.unwrap(), 1);
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn the_hourly_email_cap_is_enforced_before_anything_is_queued() {
+    let app = TestApp::spawn_with(|s| s.delivery.email_per_hour = 1).await;
+    store::demo::seed_company_demo(&app.db, chrono::Utc::now().date_naive(), 3).await.unwrap();
+    let cfo = app.create_user("finance_manager").await;
+    let t = app.tokens(&cfo).await;
+    let send = |msg: &'static str| {
+        app.client.post(app.url("/chat/send")).bearer_auth(&t.access).json(&json!({"message": msg})).send()
+    };
+    // Two recipients against a cap of one: refused, nothing queued.
+    let body: Value =
+        send("Generate the latest financial statement and send to CEO and CFO").await.unwrap().json().await.unwrap();
+    let text = body["response"].as_str().unwrap();
+    assert!(text.contains("hourly e-mail limit"), "{text}");
+    assert_eq!(body["outcome"], "failed");
+    let (jobs, total) = store::jobs::list(
+        &app.db,
+        &store::jobs::JobFilter { kind: Some("delivery.email".into()), ..Default::default() },
+        0,
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!((jobs.len(), total), (0, 0));
 }

@@ -230,8 +230,16 @@ pub async fn run(
             }
             continue;
         };
-        // A step fed by a step that could not run cannot run either.
-        let refs = references(&Value::Object(step.args.clone()));
+        // A step whose required input comes from a step that did not run cannot run either
+        // (optional inputs, like an attachment, are left out instead).
+        let schema = tool.input_schema();
+        let required: Vec<&str> = schema
+            .get("required")
+            .and_then(|r| r.as_array())
+            .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        let refs: Vec<String> =
+            step.args.iter().filter(|(k, _)| required.contains(&k.as_str())).flat_map(|(_, v)| references(v)).collect();
         if let Some((_, cause)) =
             missing_outputs.iter().find(|(name, _)| refs.iter().any(|r| r.split('.').next() == Some(name.as_str())))
         {

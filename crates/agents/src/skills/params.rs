@@ -45,7 +45,7 @@ static ME: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Role words → directory keys.
-const ROLE_WORDS: &[(&str, &str)] = &[
+pub(crate) const ROLE_WORDS: &[(&str, &str)] = &[
     ("ceo", "ceo"),
     ("chief executive", "ceo"),
     ("首席执行官", "ceo"),
@@ -403,7 +403,7 @@ async fn recipients(message: &str, ctx: &ToolContext, notes: &mut Vec<String>) -
 
 /// The directory entry for `key`, checked against the users table (a deactivated person is
 /// not a recipient), or the active holder of the matching role.
-async fn resolve_role(key: &str, ctx: &ToolContext) -> Result<String, String> {
+pub(crate) async fn resolve_role(key: &str, ctx: &ToolContext) -> Result<String, String> {
     let label = key.replace('_', " ");
     let label = if label.len() <= 3 { label.to_uppercase() } else { format!("the {label}") };
     if let Some(email) = ctx.settings.agents.directory.get(key)

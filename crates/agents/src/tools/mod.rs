@@ -6,6 +6,7 @@
 
 mod company;
 mod crm;
+mod delivery;
 mod exports;
 mod knowledge_tools;
 mod money;
@@ -182,6 +183,7 @@ impl ToolRegistry {
         company::register(&mut r);
         crm::register(&mut r);
         exports::register(&mut r);
+        delivery::register(&mut r);
         knowledge_tools::register(&mut r);
         r
     }

@@ -55,10 +55,17 @@ async fn several_tool_calls_in_one_reply_then_an_answer() {
     // Only the management agent's tools that exist here, plus its skills.
     let first = &received[0].body;
     let tools = tool_names(first);
-    for t in ["kpi_dashboard", "finance_summary", "sales_pipeline", "support_tickets", "skill_financial_reporting"] {
+    for t in [
+        "kpi_dashboard",
+        "finance_summary",
+        "sales_pipeline",
+        "support_tickets",
+        "outlook_send_email",
+        "skill_financial_reporting",
+    ] {
         assert!(tools.contains(&t.to_string()), "{t} offered: {tools:?}");
     }
-    for t in ["pdf_generator", "outlook_send_email", "crm_create_lead", "skill_email_outreach"] {
+    for t in ["pdf_generator", "crm_create_lead", "skill_email_outreach"] {
         assert!(!tools.contains(&t.to_string()), "{t} not offered: {tools:?}");
     }
     let system = first["system"].to_string();

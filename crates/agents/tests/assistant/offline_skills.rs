@@ -103,7 +103,7 @@ async fn data_analysis_tabulates_revenue_by_product_for_last_quarter() {
 async fn email_outreach_finds_the_matching_leads_and_reports_the_email_as_not_done() {
     let env = Env::new().await;
     let r = run(&env, "sales_rep", "sales", "Send intro email to new F&B leads in Singapore").await;
-    assert_offline(&r, AgentKind::Sales, "email_outreach", &["crm_search_leads"]);
+    assert_offline(&r, AgentKind::Sales, "email_outreach", &["crm_search_leads", "outlook_send_email"]);
     let leads = store::company::search_leads(
         &env.db,
         &store::company::LeadFilter {
@@ -119,7 +119,11 @@ async fn email_outreach_finds_the_matching_leads_and_reports_the_email_as_not_do
     let text = &r.response;
     assert!(text.contains(&format!(": {} (status new, F&B Singapore)", leads.len())), "{text}");
     assert!(text.contains("`intro` template"), "{text}");
-    assert_not_done(text, &["outlook_send_email"]);
+    // One e-mail per lead with an address, queued for delivery.
+    let emails = leads.iter().filter(|l| l.contact_email.is_some()).count();
+    assert!(emails > 0);
+    assert!(text.contains(&format!("- E-mails queued: {emails}")), "{text}");
+    assert!(!text.contains("Not done"), "{text}");
     // Nothing is booked without a follow-up date.
     assert!(!text.contains("calendar_create_event"), "{text}");
 }
@@ -130,7 +134,6 @@ async fn email_outreach_finds_the_matching_leads_and_reports_the_email_as_not_do
 async fn email_outreach_does_not_claim_emails_it_did_not_send() {
     let env = Env::new().await;
     let r = run(&env, "sales_rep", "sales", "Send intro email to new F&B leads in Singapore").await;
-    assert_not_done(&r.response, &["outlook_send_email"]);
     assert!(!r.response.contains("Outreach sent"), "{}", r.response);
     assert!(!r.response.contains("Leads emailed"), "{}", r.response);
 }

@@ -3,6 +3,7 @@
 
 use agents::{Outcome, TurnResult};
 use domain::AgentKind;
+use serde_json::json;
 
 use crate::common::{Env, assert_not_done, last_month, money, month_label, request};
 
@@ -13,7 +14,12 @@ fn assert_statement(r: &TurnResult, s: &store::company::FinanceSummary, label: &
     assert_eq!(r.agent_used, Some(AgentKind::Finance));
     assert_eq!(r.skill.as_deref(), Some("financial_reporting"));
     assert_eq!(r.outcome, Outcome::Answered, "{}", r.response);
-    assert_eq!(r.tools_used, ["finance_summary"]);
+    // The e-mail step runs when someone was named (and resolved).
+    assert!(
+        r.tools_used == ["finance_summary"] || r.tools_used == ["finance_summary", "outlook_send_email"],
+        "{:?}",
+        r.tools_used
+    );
     let text = &r.response;
     assert!(text.starts_with(&format!("**Financial statement – {label}**")), "{text}");
     for line in [
@@ -39,9 +45,27 @@ async fn latest_statement_for_the_ceo_states_the_figures_and_that_the_email_was_
     let r =
         assistant.run(&request(&me, "Generate the latest financial statement and send to CEO"), None).await.unwrap();
     assert_statement(&r, &s, &month_label(from));
-    // The CEO resolved, so the e-mail step was wanted, and reported as not done with the PDF.
-    assert_not_done(&r.response, &["pdf_generator", "outlook_send_email"]);
+    // The CEO resolved: the e-mail (with the figures in its body) is queued for delivery; only
+    // the PDF is not done.
+    assert_eq!(r.tools_used, ["finance_summary", "outlook_send_email"]);
+    assert_not_done(&r.response, &["pdf_generator"]);
+    assert!(r.response.contains("E-mail queued for: ceo@mezzofy.com"), "{}", r.response);
     assert!(!r.response.contains("Note:"), "no note about the recipient:\n{}", r.response);
+    let jobs = store::jobs::list(
+        &env.db,
+        &store::jobs::JobFilter { kind: Some("delivery.email".into()), ..Default::default() },
+        0,
+        10,
+    )
+    .await
+    .unwrap()
+    .0;
+    assert_eq!(jobs.len(), 1);
+    let payload = &jobs[0].payload;
+    assert_eq!(payload["to"], json!(["ceo@mezzofy.com"]));
+    let html = payload["html"].as_str().unwrap();
+    assert!(html.contains(&money(s.revenue_cents)) && html.contains(&money(s.net_income_cents)), "{html}");
+    assert!(payload["subject"].as_str().unwrap().contains(&month_label(from)), "{payload}");
 
     // The CEO leaves: the answer says so instead of "sending" to them.
     store::users::update(
@@ -77,12 +101,14 @@ async fn the_statement_request_works_in_chinese_and_malay() {
         assert_not_done(&r.response, &["pdf_generator"]);
     }
     // Sent to the CEO, in Chinese and Malay, with the CEO unknown to the users table: the
-    // directory's address is used and the e-mail is reported as not done.
+    // directory's address is used and the e-mail is queued.
     for message in ["生成上个月的财务报表并发给总裁", "Sediakan penyata kewangan bulan lepas dan hantar kepada CEO"]
     {
         let r = assistant.run(&request(&me, message), None).await.unwrap();
         assert_statement(&r, &s, &month_label(from));
-        assert_not_done(&r.response, &["pdf_generator", "outlook_send_email"]);
+        assert_eq!(r.tools_used, ["finance_summary", "outlook_send_email"]);
+        assert_not_done(&r.response, &["pdf_generator"]);
+        assert!(r.response.contains("E-mail queued for: ceo@mezzofy.com"), "{}", r.response);
     }
 }
 

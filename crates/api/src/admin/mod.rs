@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod health;
+pub mod outbox;
 pub mod usage;
 pub mod users;
 

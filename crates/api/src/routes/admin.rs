@@ -6,7 +6,7 @@ use uuid::Uuid;
 use crate::admin::audit::{AuditPage, AuditQuery};
 use crate::admin::health::AdminHealth;
 use crate::admin::users::{AdminUser, CreateUserRequest, UpdateUserRequest, UserPage, UserQuery};
-use crate::admin::{audit, health, usage, users};
+use crate::admin::{audit, health, outbox, usage, users};
 use crate::auth::Authenticated;
 use crate::client::ClientInfo;
 use crate::context::AppContext;
@@ -107,6 +107,22 @@ pub async fn list_audit(
     q: Query<AuditQuery>,
 ) -> ApiResult<Json<AuditPage>> {
     Ok(Json(audit::list(&ctx, &caller.principal, q.into_inner()).await?))
+}
+
+/// Deliveries with their rendered content, newest first (permission `outbox_read`).
+#[utoipa::path(
+    tag = "admin",
+    params(outbox::OutboxQuery),
+    security(("bearer" = [])),
+    responses((status = 200, body = outbox::OutboxPage), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+#[get("/outbox")]
+pub async fn list_outbox(
+    ctx: Data<AppContext>,
+    caller: Authenticated,
+    q: Query<outbox::OutboxQuery>,
+) -> ApiResult<Json<outbox::OutboxPage>> {
+    Ok(Json(outbox::list(&ctx, &caller.principal, q.into_inner()).await?))
 }
 
 /// LLM calls, tokens and cost per provider and model (permission `usage_read`).

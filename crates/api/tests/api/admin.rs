@@ -39,6 +39,8 @@ async fn rbac_matrix_for_admin_routes() {
         assert_eq!(s, expect(can(domain::Permission::AuditRead), StatusCode::OK), "{role} GET /admin/audit");
         let s = app.get("/admin/usage", &t.access).await.status();
         assert_eq!(s, expect(can(domain::Permission::UsageRead), StatusCode::OK), "{role} GET /admin/usage");
+        let s = app.get("/admin/outbox", &t.access).await.status();
+        assert_eq!(s, expect(can(domain::Permission::OutboxRead), StatusCode::OK), "{role} GET /admin/outbox");
         let s = app.get("/admin/health", &t.access).await.status();
         assert_eq!(s, expect(can(domain::Permission::SystemHealth), StatusCode::OK), "{role} GET /admin/health");
         let res = app

@@ -35,6 +35,7 @@ async fn openapi_lists_every_endpoint_and_docs_work_offline() {
         ("/admin/audit", "get"),
         ("/admin/health", "get"),
         ("/admin/usage", "get"),
+        ("/admin/outbox", "get"),
         ("/chat/send", "post"),
         ("/chat/sessions", "get"),
         ("/chat/history/{session_id}", "get"),
