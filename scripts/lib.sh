@@ -98,5 +98,18 @@ ensure_rust() {
     command -v cc >/dev/null 2>&1 || apt_install build-essential pkg-config
 }
 
+# Fonts the PDF reports embed (Latin and Chinese) and poppler's pdftotext (tests read the
+# generated PDFs back with it).
+ensure_document_tools() {
+    local missing=()
+    [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
+    [[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]] || missing+=(fonts-wqy-microhei)
+    command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+    if [[ ${#missing[@]} -gt 0 ]]; then
+        log "installing ${missing[*]}"
+        apt_install "${missing[@]}"
+    fi
+}
+
 # Builds are shared between clones on one machine (CI reuses earlier builds).
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/mezzofy-target}

@@ -12,6 +12,7 @@ cd "$REPO_ROOT"
 
 ensure_services
 ensure_rust
+ensure_document_tools
 mkdir -p "$RUN_DIR/logs" data
 
 # Development secrets, generated once and kept out of git.

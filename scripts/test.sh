@@ -9,6 +9,7 @@ start=$(date +%s)
 
 ensure_services
 ensure_rust
+ensure_document_tools
 if ! cargo nextest --version >/dev/null 2>&1; then
     log "installing cargo-nextest"
     cargo install cargo-nextest --locked

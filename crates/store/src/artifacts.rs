@@ -1,15 +1,11 @@
 //! `artifacts`: files users uploaded and files the agents generated, each owned by a user.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, FromQueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::StoreError;
-
-fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(db.get_database_backend(), sql, values)
-}
+use crate::{StoreError, stmt};
 
 #[derive(Debug, Clone, PartialEq, Serialize, FromQueryResult)]
 pub struct ArtifactRow {

@@ -2,16 +2,12 @@
 //! to the owner: another user's session is indistinguishable from a missing one.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, FromQueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use serde_json::Value as Json;
 use uuid::Uuid;
 
-use crate::StoreError;
-
-fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(db.get_database_backend(), sql, values)
-}
+use crate::{StoreError, stmt};
 
 #[derive(Debug, Clone, PartialEq, Serialize, FromQueryResult)]
 pub struct SessionRow {

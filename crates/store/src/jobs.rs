@@ -3,15 +3,11 @@
 //! one worker, replayed once, completed once.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, FromQueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
-use crate::StoreError;
-
-fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(db.get_database_backend(), sql, values)
-}
+use crate::{StoreError, stmt};
 
 #[derive(Debug, Clone, PartialEq, FromQueryResult)]
 pub struct JobRow {

@@ -19,6 +19,11 @@ pub mod users;
 use std::time::{Duration, Instant};
 
 pub use error::StoreError;
+
+/// A raw SQL statement with positional values, for the connection's backend.
+pub(crate) fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<sea_orm::Value>) -> Statement {
+    Statement::from_sql_and_values(db.get_database_backend(), sql, values)
+}
 use sea_orm::{ConnectOptions, Database, Statement};
 pub use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction, TransactionTrait};
 

@@ -1,18 +1,14 @@
 //! `llm_usage`: one row per call to a language model (tokens, latency, outcome, cost).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, FromQueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::StoreError;
+use crate::{StoreError, stmt};
 
 /// How a call ended.
 pub const OUTCOMES: &[&str] = &["ok", "error", "timeout", "rate_limited", "overloaded", "failed_over"];
-
-fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(db.get_database_backend(), sql, values)
-}
 
 #[derive(Debug, Clone, Default)]
 pub struct NewUsage {

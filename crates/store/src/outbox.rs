@@ -1,16 +1,12 @@
 //! `outbox` (every delivery, rendered) and `email_log` (one row per e-mail recipient).
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, FromQueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult, Value};
 use serde::Serialize;
 use serde_json::Value as Json;
 use uuid::Uuid;
 
-use crate::StoreError;
-
-fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(db.get_database_backend(), sql, values)
-}
+use crate::{StoreError, stmt};
 
 pub const CHANNELS: &[&str] = &["email", "teams", "calendar", "push"];
 pub const STATUSES: &[&str] = &["outbox", "sent", "failed"];

@@ -29,13 +29,13 @@ pub use leads::{
     LeadFilter, LeadRow, LeadUpdate, NewLead, StatusCount, create_lead, lead, leads_by_status, search_leads,
     update_lead,
 };
-use sea_orm::{ConnectionTrait, Statement, Value};
 pub use tickets::{
     NewTicket, TicketFilter, TicketRow, TicketSummary, TicketUpdate, create_ticket, search_tickets, ticket,
     tickets_summary, update_ticket,
 };
 
 use crate::StoreError;
+pub(crate) use crate::stmt;
 
 /// The currency reports are in; Mezzofy invoices in Singapore dollars.
 pub const REPORT_CURRENCY: &str = "SGD";
@@ -52,10 +52,6 @@ pub const TICKET_PRIORITIES: &[&str] = &["urgent", "high", "normal", "low"];
 pub const TICKET_CATEGORIES: &[&str] = &["billing", "technical", "integration", "account", "feature_request"];
 pub const EXPENSE_CATEGORIES: &[&str] =
     &["payroll", "cloud_hosting", "marketing", "office_rent", "software", "travel", "professional_fees", "other"];
-
-pub(crate) fn stmt(db: &impl ConnectionTrait, sql: &str, values: Vec<Value>) -> Statement {
-    Statement::from_sql_and_values(db.get_database_backend(), sql, values)
-}
 
 /// `0` → [`DEFAULT_LIMIT`], anything above [`MAX_LIMIT`] → `MAX_LIMIT`.
 pub(crate) fn limit(n: u64) -> i64 {
