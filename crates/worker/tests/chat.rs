@@ -134,7 +134,9 @@ async fn the_financial_statement_is_emailed_to_the_ceo_once_through_the_outbox()
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let body: Value = res.json().await.unwrap();
-    assert_eq!(body["tools_used"], json!(["finance_summary", "outlook_send_email"]), "{body}");
+    assert_eq!(body["tools_used"], json!(["finance_summary", "pdf_generator", "outlook_send_email"]), "{body}");
+    let pdf_id = body["artifacts"][0]["id"].clone();
+    assert_eq!(body["artifacts"][0]["type"], "pdf");
     assert!(body["response"].as_str().unwrap().contains("E-mail queued for: ceo@mezzofy.com"), "{body}");
 
     // The delivery job is committed; a worker performs it.
@@ -160,6 +162,9 @@ async fn the_financial_statement_is_emailed_to_the_ceo_once_through_the_outbox()
     let entry = &outbox["entries"][0];
     assert_eq!(entry["status"], "outbox");
     assert_eq!(entry["recipients"], json!(["ceo@mezzofy.com"]));
+    // With the statement PDF attached.
+    assert_eq!(entry["attachments"][0]["id"], pdf_id, "{entry}");
+    assert_eq!(entry["attachments"][0]["type"], "pdf");
     let p = agents::period::parse("last_month", chrono::Utc::now().date_naive()).unwrap();
     let s = store::company::finance_summary(&app.db, p.from, p.to).await.unwrap();
     let html = entry["body"].as_str().unwrap();

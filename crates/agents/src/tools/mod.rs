@@ -7,6 +7,7 @@
 mod company;
 mod crm;
 mod delivery;
+mod documents;
 mod exports;
 mod knowledge_tools;
 mod money;
@@ -184,6 +185,7 @@ impl ToolRegistry {
         crm::register(&mut r);
         exports::register(&mut r);
         delivery::register(&mut r);
+        documents::register(&mut r);
         knowledge_tools::register(&mut r);
         r
     }

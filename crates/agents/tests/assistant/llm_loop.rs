@@ -61,11 +61,12 @@ async fn several_tool_calls_in_one_reply_then_an_answer() {
         "sales_pipeline",
         "support_tickets",
         "outlook_send_email",
+        "pdf_generator",
         "skill_financial_reporting",
     ] {
         assert!(tools.contains(&t.to_string()), "{t} offered: {tools:?}");
     }
-    for t in ["pdf_generator", "crm_create_lead", "skill_email_outreach"] {
+    for t in ["pptx_generator", "crm_create_lead", "skill_email_outreach"] {
         assert!(!tools.contains(&t.to_string()), "{t} not offered: {tools:?}");
     }
     let system = first["system"].to_string();

@@ -23,7 +23,8 @@ fn assert_offline(r: &TurnResult, agent: AgentKind, skill: &str, tools: &[&str])
     assert_eq!(r.outcome, Outcome::Answered, "{}", r.response);
     assert_eq!(r.tools_used, tools, "{}", r.response);
     // Only the tools that make files leave artifacts.
-    assert_eq!(r.artifacts.is_empty(), !tools.contains(&"csv_export"), "{:?}", r.artifacts);
+    let makes_files = tools.iter().any(|t| matches!(*t, "csv_export" | "pdf_generator"));
+    assert_eq!(r.artifacts.is_empty(), !makes_files, "{:?}", r.artifacts);
     assert!(!r.response.contains("{{"), "no template left unrendered:\n{}", r.response);
 }
 
@@ -31,7 +32,7 @@ fn assert_offline(r: &TurnResult, agent: AgentKind, skill: &str, tools: &[&str])
 async fn financial_reporting_states_last_months_books() {
     let env = Env::new().await;
     let r = run(&env, "finance_manager", "finance", "Generate the financial statement for last month").await;
-    assert_offline(&r, AgentKind::Finance, "financial_reporting", &["finance_summary"]);
+    assert_offline(&r, AgentKind::Finance, "financial_reporting", &["finance_summary", "pdf_generator"]);
 
     let (from, to) = last_month(env.today);
     let s = env.finance(from, to).await;
@@ -52,9 +53,22 @@ async fn financial_reporting_states_last_months_books() {
         let line = format!("- {}: {}", a.key, money(a.cents));
         assert!(text.lines().any(|l| l == line), "missing {line:?} in:\n{text}");
     }
-    // No PDF was made, so none is named; no recipients, so no e-mail step to report.
-    assert!(!text.contains("PDF:"), "{text}");
-    assert_not_done(text, &["pdf_generator"]);
+    // The PDF is the user's file, named in the answer; no recipients, so no e-mail step.
+    let name = format!("Financial_Statement_{}.pdf", month_label(from).replace(' ', "_"));
+    assert!(text.lines().any(|l| l == format!("PDF: {name}")), "{text}");
+    assert!(!text.contains("Not done"), "{text}");
+    assert_eq!(r.artifacts.len(), 1);
+    assert_eq!((r.artifacts[0].kind.as_str(), r.artifacts[0].name.as_str()), ("pdf", name.as_str()));
+    let row = store::artifacts::get(&env.db, r.artifacts[0].id).await.unwrap().unwrap();
+    let path = std::path::Path::new(&env.settings.paths.data_dir).join("artifacts").join(&row.path);
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"), "not a PDF");
+    // Read back with a real extractor: the figures are in the document.
+    let out = std::process::Command::new("pdftotext").args(["-layout"]).arg(&path).arg("-").output().unwrap();
+    let pdf_text = String::from_utf8_lossy(&out.stdout);
+    assert!(pdf_text.contains(&format!("Financial Statement {}", month_label(from))), "{pdf_text}");
+    let figure = money(s.net_income_cents).trim_start_matches("SGD ").to_string();
+    assert!(pdf_text.contains(&figure), "{figure} not in:\n{pdf_text}");
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use agents::{Outcome, TurnResult};
 use domain::AgentKind;
 use serde_json::json;
 
-use crate::common::{Env, assert_not_done, last_month, money, month_label, request};
+use crate::common::{Env, last_month, money, month_label, request};
 
 /// The statement of last month, figure by figure.
 #[track_caller]
@@ -14,12 +14,14 @@ fn assert_statement(r: &TurnResult, s: &store::company::FinanceSummary, label: &
     assert_eq!(r.agent_used, Some(AgentKind::Finance));
     assert_eq!(r.skill.as_deref(), Some("financial_reporting"));
     assert_eq!(r.outcome, Outcome::Answered, "{}", r.response);
-    // The e-mail step runs when someone was named (and resolved).
+    // The PDF is always made; the e-mail step runs when someone was named (and resolved).
     assert!(
-        r.tools_used == ["finance_summary"] || r.tools_used == ["finance_summary", "outlook_send_email"],
+        r.tools_used == ["finance_summary", "pdf_generator"]
+            || r.tools_used == ["finance_summary", "pdf_generator", "outlook_send_email"],
         "{:?}",
         r.tools_used
     );
+    assert_eq!(r.artifacts.len(), 1, "{:?}", r.artifacts);
     let text = &r.response;
     assert!(text.starts_with(&format!("**Financial statement – {label}**")), "{text}");
     for line in [
@@ -45,10 +47,10 @@ async fn latest_statement_for_the_ceo_states_the_figures_and_that_the_email_was_
     let r =
         assistant.run(&request(&me, "Generate the latest financial statement and send to CEO"), None).await.unwrap();
     assert_statement(&r, &s, &month_label(from));
-    // The CEO resolved: the e-mail (with the figures in its body) is queued for delivery; only
-    // the PDF is not done.
-    assert_eq!(r.tools_used, ["finance_summary", "outlook_send_email"]);
-    assert_not_done(&r.response, &["pdf_generator"]);
+    // The CEO resolved: the e-mail, with the figures in its body and the PDF attached, is
+    // queued for delivery.
+    assert_eq!(r.tools_used, ["finance_summary", "pdf_generator", "outlook_send_email"]);
+    assert!(!r.response.contains("Not done"), "{}", r.response);
     assert!(r.response.contains("E-mail queued for: ceo@mezzofy.com"), "{}", r.response);
     assert!(!r.response.contains("Note:"), "no note about the recipient:\n{}", r.response);
     let jobs = store::jobs::list(
@@ -63,6 +65,7 @@ async fn latest_statement_for_the_ceo_states_the_figures_and_that_the_email_was_
     assert_eq!(jobs.len(), 1);
     let payload = &jobs[0].payload;
     assert_eq!(payload["to"], json!(["ceo@mezzofy.com"]));
+    assert_eq!(payload["attachments"], json!([r.artifacts[0].id]));
     let html = payload["html"].as_str().unwrap();
     assert!(html.contains(&money(s.revenue_cents)) && html.contains(&money(s.net_income_cents)), "{html}");
     assert!(payload["subject"].as_str().unwrap().contains(&month_label(from)), "{payload}");
@@ -85,7 +88,7 @@ async fn latest_statement_for_the_ceo_states_the_figures_and_that_the_email_was_
         r.response
     );
     // Nobody to send to: the e-mail step did not run, so it is not listed as missing.
-    assert_not_done(&r.response, &["pdf_generator"]);
+    assert!(!r.response.contains("Not done"), "{}", r.response);
 }
 
 #[tokio::test]
@@ -98,7 +101,7 @@ async fn the_statement_request_works_in_chinese_and_malay() {
     for message in ["生成上个月的财务报表", "Sediakan penyata kewangan bulan lepas"] {
         let r = assistant.run(&request(&me, message), None).await.unwrap();
         assert_statement(&r, &s, &month_label(from));
-        assert_not_done(&r.response, &["pdf_generator"]);
+        assert!(!r.response.contains("Not done"), "{}", r.response);
     }
     // Sent to the CEO, in Chinese and Malay, with the CEO unknown to the users table: the
     // directory's address is used and the e-mail is queued.
@@ -106,8 +109,8 @@ async fn the_statement_request_works_in_chinese_and_malay() {
     {
         let r = assistant.run(&request(&me, message), None).await.unwrap();
         assert_statement(&r, &s, &month_label(from));
-        assert_eq!(r.tools_used, ["finance_summary", "outlook_send_email"]);
-        assert_not_done(&r.response, &["pdf_generator"]);
+        assert_eq!(r.tools_used, ["finance_summary", "pdf_generator", "outlook_send_email"]);
+        assert!(!r.response.contains("Not done"), "{}", r.response);
         assert!(r.response.contains("E-mail queued for: ceo@mezzofy.com"), "{}", r.response);
     }
 }

@@ -32,8 +32,14 @@ async fn send_answers_with_the_mobile_contract_and_real_figures() {
     assert_eq!(body["status"], "completed");
     assert_eq!(body["agent_used"], "finance");
     assert_eq!(body["provider"], "offline");
-    assert_eq!(body["tools_used"], json!(["finance_summary"]));
-    assert!(body["artifacts"].is_array());
+    assert_eq!(body["tools_used"], json!(["finance_summary", "pdf_generator"]));
+    // The statement is also a PDF the user can download.
+    let pdf = &body["artifacts"][0];
+    assert_eq!(pdf["type"], "pdf", "{body}");
+    let res = app.get(pdf["download_url"].as_str().unwrap(), &t.access).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert!(res.bytes().await.unwrap().starts_with(b"%PDF-"));
     // The figure in the answer is last month's revenue from the books.
     let today = chrono::Utc::now().date_naive();
     let p = agents::period::parse("last_month", today).unwrap();
@@ -60,7 +66,8 @@ async fn send_answers_with_the_mobile_contract_and_real_figures() {
     assert_eq!(messages[1]["role"], "assistant");
     assert_eq!(messages[1]["metadata"]["agent"], "finance");
     assert_eq!(messages[1]["metadata"]["provider"], "offline");
-    assert_eq!(messages[1]["metadata"]["tools"], json!(["finance_summary"]));
+    assert_eq!(messages[1]["metadata"]["tools"], json!(["finance_summary", "pdf_generator"]));
+    assert_eq!(messages[1]["metadata"]["artifacts"][0]["id"], pdf["id"]);
 
     // Every turn is audited.
     let admin = app.create_user("admin").await;
