@@ -10,6 +10,8 @@ mod builders;
 pub use builders::{financial_statement, format_amount, generic_report};
 mod fonts;
 mod layout;
+mod word;
+pub use word::{render_docx, text_report};
 mod writer;
 
 use std::path::PathBuf;
@@ -102,6 +104,8 @@ pub enum DocumentError {
     FontParse { path: PathBuf, reason: String },
     #[error("cannot subset font {path}: {reason}")]
     FontSubset { path: PathBuf, reason: String },
+    #[error("cannot write the Word document: {0}")]
+    Docx(String),
 }
 
 /// Render `report` as an A4 portrait PDF.

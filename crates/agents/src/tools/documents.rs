@@ -11,6 +11,52 @@ use super::{Access, ToolContext, ToolError, ToolOutput, ToolRegistry, TypedTool}
 
 pub(super) fn register(r: &mut ToolRegistry) {
     r.add(PdfGenerator);
+    r.add(DocxGenerator);
+}
+
+const DOCX_MIME: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DocxInput {
+    pub title: String,
+    /// The text: lines starting with "# " or "## " become headings, blank lines separate
+    /// paragraphs.
+    pub content: String,
+}
+
+pub struct DocxGenerator;
+
+#[async_trait::async_trait]
+impl TypedTool for DocxGenerator {
+    type Input = DocxInput;
+    const NAME: &'static str = "docx_generator";
+    const DESCRIPTION: &'static str = "Save text (headings with '# ', paragraphs separated by blank lines) as a \
+        branded Word document (DOCX) in the user's files.";
+    const ACCESS: Access = Access::AnyOf(&[Permission::DocumentsGenerate]);
+    const SIDE_EFFECTS: bool = false;
+    const STATUS: &'static str = "Writing the Word document…";
+
+    async fn run(&self, ctx: &ToolContext, input: DocxInput) -> Result<ToolOutput, ToolError> {
+        let title = input.title.trim().to_string();
+        if title.is_empty() || title.chars().count() > 200 {
+            return Err(ToolError::InvalidInput("the title must be 1 to 200 characters".into()));
+        }
+        if input.content.trim().is_empty() || input.content.len() > 1_000_000 {
+            return Err(ToolError::InvalidInput("the content must be 1 byte to 1 MB of text".into()));
+        }
+        let report = documents::text_report(&title, &input.content);
+        let bytes = documents::render_docx(&report, &documents::Brand::mezzofy())
+            .map_err(|e| ToolError::Failed(format!("the document could not be made: {e}")))?;
+        let name = format!("{}.docx", file_stem(&title));
+        let artifact = save(ctx, &name, "docx", DOCX_MIME, &bytes).await?;
+        let mut out = ToolOutput::json(json!({
+            "artifact_id": artifact.id, "name": artifact.name, "size_bytes": bytes.len(),
+            "download_url": artifact.download_url,
+        }))?;
+        out.artifacts.push(artifact);
+        Ok(out)
+    }
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

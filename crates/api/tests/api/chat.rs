@@ -274,3 +274,40 @@ async fn generated_files_come_back_as_artifacts_the_user_can_download() {
     assert_eq!(files["artifacts"][0]["source"], "generated");
     assert_eq!(app.get(url, &app.tokens(&other).await.access).await.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_model_can_write_a_word_document_for_the_user() {
+    let fake = llm::fake::FakeLlm::anthropic().await;
+    let provider = fake.settings("claude-sonnet-4-6");
+    let app = TestApp::spawn_with(move |s| {
+        s.llm.anthropic = provider;
+        s.agents.llm_classifier = false;
+    })
+    .await;
+    fake.push(llm::fake::Reply::ToolCall {
+        name: "docx_generator".into(),
+        input: json!({"title": "Loyalty campaign brief", "content": "# Goal\nMore repeat visits.\n\n# Offer\n15% off annual plans"}),
+    });
+    fake.push(llm::fake::Reply::Text("Here is the brief.".into()));
+    let user = app.create_user("marketing_manager").await;
+    let t = app.tokens(&user).await;
+    let body: Value =
+        send(&app, &t.access, json!({"message": "Write a campaign brief for the loyalty launch as a Word document"}))
+            .await
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(body["agent_used"], "marketing", "{body}");
+    assert_eq!(body["tools_used"], json!(["docx_generator"]), "{body}");
+    assert_eq!(body["response"], "Here is the brief.");
+    let a = &body["artifacts"][0];
+    assert_eq!((a["type"].as_str(), a["name"].as_str()), (Some("docx"), Some("Loyalty_campaign_brief.docx")));
+    let res = app.get(a["download_url"].as_str().unwrap(), &t.access).await;
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    );
+    let bytes = res.bytes().await.unwrap();
+    // What the upload check would say about it: a real Word document.
+    assert_eq!(files::sniff_bytes(&bytes).unwrap().kind, "docx");
+}
