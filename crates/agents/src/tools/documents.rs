@@ -6,7 +6,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::exports::{file_stem, save};
+use super::exports::{file_output, file_stem, title};
 use super::{Access, ToolContext, ToolError, ToolOutput, ToolRegistry, TypedTool};
 
 pub(super) fn register(r: &mut ToolRegistry) {
@@ -38,10 +38,7 @@ impl TypedTool for DocxGenerator {
     const STATUS: &'static str = "Writing the Word document…";
 
     async fn run(&self, ctx: &ToolContext, input: DocxInput) -> Result<ToolOutput, ToolError> {
-        let title = input.title.trim().to_string();
-        if title.is_empty() || title.chars().count() > 200 {
-            return Err(ToolError::InvalidInput("the title must be 1 to 200 characters".into()));
-        }
+        let title = title(&input.title)?;
         if input.content.trim().is_empty() || input.content.len() > 1_000_000 {
             return Err(ToolError::InvalidInput("the content must be 1 byte to 1 MB of text".into()));
         }
@@ -49,13 +46,7 @@ impl TypedTool for DocxGenerator {
         let bytes = documents::render_docx(&report, &documents::Brand::mezzofy())
             .map_err(|e| ToolError::Failed(format!("the document could not be made: {e}")))?;
         let name = format!("{}.docx", file_stem(&title));
-        let artifact = save(ctx, &name, "docx", DOCX_MIME, &bytes).await?;
-        let mut out = ToolOutput::json(json!({
-            "artifact_id": artifact.id, "name": artifact.name, "size_bytes": bytes.len(),
-            "download_url": artifact.download_url,
-        }))?;
-        out.artifacts.push(artifact);
-        Ok(out)
+        file_output(ctx, &name, "docx", DOCX_MIME, &bytes, json!({})).await
     }
 }
 
@@ -82,10 +73,7 @@ impl TypedTool for PdfGenerator {
     const STATUS: &'static str = "Generating the PDF…";
 
     async fn run(&self, ctx: &ToolContext, input: PdfInput) -> Result<ToolOutput, ToolError> {
-        let title = input.title.trim().to_string();
-        if title.is_empty() || title.chars().count() > 200 {
-            return Err(ToolError::InvalidInput("the title must be 1 to 200 characters".into()));
-        }
+        let title = title(&input.title)?;
         if !input.data.is_object() {
             return Err(ToolError::InvalidInput("data must be an object".into()));
         }
@@ -104,12 +92,6 @@ impl TypedTool for PdfGenerator {
             ToolError::Failed(format!("the PDF could not be made: {e}"))
         })?;
         let name = format!("{}.pdf", file_stem(&title));
-        let artifact = save(ctx, &name, "pdf", "application/pdf", &bytes).await?;
-        let mut out = ToolOutput::json(json!({
-            "artifact_id": artifact.id, "name": artifact.name, "size_bytes": bytes.len(),
-            "download_url": artifact.download_url,
-        }))?;
-        out.artifacts.push(artifact);
-        Ok(out)
+        file_output(ctx, &name, "pdf", "application/pdf", &bytes, json!({})).await
     }
 }
