@@ -125,16 +125,12 @@ impl Assistant {
         {
             return Route::Agent { agent, reason: "webhook event".into(), skill: None };
         }
-        router::route_message(&self.text_of(req), Self::department_agent(&req.principal), &self.skills)
+        router::route_message(&req.message, Self::department_agent(&req.principal), &self.skills)
     }
 
     /// Whether the request's skill runs in the background.
     pub fn is_background(&self, route: &Route) -> bool {
         matches!(route, Route::Agent { skill: Some(s), .. } if self.skills.get(s).is_some_and(|s| s.background))
-    }
-
-    fn text_of(&self, req: &AgentRequest) -> String {
-        req.message.clone()
     }
 
     fn tool_context(&self, req: &AgentRequest, today: NaiveDate) -> ToolContext {

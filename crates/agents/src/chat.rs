@@ -148,6 +148,33 @@ pub async fn store_message(
     Ok(())
 }
 
+/// The normalized request of a chat turn; `metadata` is the user's message metadata
+/// (`input_type`, `extracted_text`).
+pub fn turn_request(
+    principal: &Principal,
+    message: &str,
+    metadata: Option<&Value>,
+    session_id: Uuid,
+    turn_id: Uuid,
+    source: Source,
+    conversation_history: Vec<HistoryMessage>,
+) -> AgentRequest {
+    let field = |k: &str| metadata.and_then(|m| m.get(k)).and_then(|v| v.as_str());
+    AgentRequest {
+        principal: principal.clone(),
+        message: message.to_string(),
+        input_type: field("input_type").unwrap_or("text").to_string(),
+        extracted_text: field("extracted_text").map(String::from),
+        session_id: Some(session_id),
+        turn_id,
+        source,
+        attachments: Vec::new(),
+        conversation_history,
+        agent: None,
+        event: None,
+    }
+}
+
 /// Answers a prepared turn and writes it — session, question, answer, audit row and LLM
 /// usage — in one transaction. Usage of the calls made goes into `usage` as they finish, so
 /// a caller that gives up on the turn can still record what was spent.
@@ -161,19 +188,15 @@ pub async fn answer_turn(
     route: Option<crate::router::Route>,
 ) -> Result<ChatResponse, ChatError> {
     let db = &assistant.db;
-    let req = AgentRequest {
-        principal: principal.clone(),
-        message: turn.message.clone(),
-        input_type: turn.metadata.get("input_type").and_then(|v| v.as_str()).unwrap_or("text").to_string(),
-        extracted_text: turn.metadata.get("extracted_text").and_then(|v| v.as_str()).map(String::from),
-        session_id: Some(turn.session_id),
-        turn_id: turn.turn_id,
+    let req = turn_request(
+        principal,
+        &turn.message,
+        Some(&turn.metadata),
+        turn.session_id,
+        turn.turn_id,
         source,
-        attachments: Vec::new(),
-        conversation_history: turn.history.clone(),
-        agent: None,
-        event: None,
-    };
+        turn.history.clone(),
+    );
     let route = route.unwrap_or_else(|| assistant.route_quick(&req));
     let result = crate::usage::collecting(usage.clone(), assistant.run_routed(&req, route, sink)).await?;
     let question = Some((turn.message_id, turn.message.clone(), turn.metadata.clone()));
@@ -208,7 +231,9 @@ pub async fn begin(
     let message = check_message(message)?;
     let session = match session_id {
         Some(id) => {
-            store::chat::owned_session(db, principal.user_id, id).await?.ok_or(ChatError::SessionNotFound)?;
+            if !store::chat::owns_session(db, principal.user_id, id).await? {
+                return Err(ChatError::SessionNotFound);
+            }
             id
         }
         None => store::chat::create_session(db, principal.user_id, message).await?,
@@ -240,33 +265,9 @@ pub async fn answer(
     if history.len() as u64 > n {
         history.drain(..history.len() - n as usize);
     }
-    let req = AgentRequest {
-        principal: principal.clone(),
-        message: current.content.clone(),
-        input_type: current
-            .metadata
-            .as_ref()
-            .and_then(|m| m.get("input_type"))
-            .and_then(|v| v.as_str())
-            .unwrap_or("text")
-            .to_string(),
-        extracted_text: current
-            .metadata
-            .as_ref()
-            .and_then(|m| m.get("extracted_text"))
-            .and_then(|v| v.as_str())
-            .map(String::from),
-        session_id: Some(session_id),
-        turn_id,
-        source,
-        attachments: Vec::new(),
-        conversation_history: history
-            .into_iter()
-            .map(|m| HistoryMessage { role: m.role, content: m.content })
-            .collect(),
-        agent: None,
-        event: None,
-    };
+    let history = history.into_iter().map(|m| HistoryMessage { role: m.role, content: m.content }).collect();
+    let req =
+        turn_request(principal, &current.content, current.metadata.as_ref(), session_id, turn_id, source, history);
     let usage = crate::usage::UsageBuffer::default();
     let result = crate::usage::collecting(usage.clone(), assistant.run(&req, sink)).await?;
     finish(db, principal, session_id, false, None, turn_id, source, &result, &usage).await

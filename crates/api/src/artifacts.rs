@@ -183,7 +183,7 @@ pub async fn upload(ctx: &AppContext, caller: &Principal, mut form: Multipart) -
         return Err(too_large(category.max_bytes()));
     }
     if let Some(s) = session_id
-        && store::chat::owned_session(&ctx.db, caller.user_id, s).await?.is_none()
+        && !store::chat::owns_session(&ctx.db, caller.user_id, s).await?
     {
         return Err(ApiError::not_found("no such session"));
     }

@@ -4,9 +4,9 @@
 
 use std::time::Duration;
 
+use agents::Source;
 use agents::chat::{self, ChatError, ChatResponse, Turn, TurnJob};
 use agents::usage::UsageBuffer;
-use agents::{AgentRequest, Source};
 use domain::Principal;
 use domain::jobs::Queue;
 use serde::{Deserialize, Serialize};
@@ -90,20 +90,9 @@ pub async fn send(ctx: &AppContext, caller: &Principal, req: SendRequest) -> Api
     let history = ctx.settings.agents.history_messages;
     let turn =
         chat::prepare(&ctx.db, caller, &req.message, req.session_id, json!({"input_type": "text"}), history).await?;
-    let probe = AgentRequest {
-        principal: caller.clone(),
-        message: turn.message.clone(),
-        input_type: "text".into(),
-        extracted_text: None,
-        session_id: Some(turn.session_id),
-        turn_id: turn.turn_id,
-        source: Source::Mobile,
-        attachments: Vec::new(),
-        // Routing reads the message only.
-        conversation_history: Vec::new(),
-        agent: None,
-        event: None,
-    };
+    // Routing reads the message only.
+    let probe =
+        chat::turn_request(caller, &turn.message, None, turn.session_id, turn.turn_id, Source::Mobile, Vec::new());
     let route = assistant.route_quick(&probe);
     if assistant.is_background(&route) {
         return Ok((true, queue(ctx, caller, &turn, Vec::new(), "This runs in the background").await?));

@@ -30,21 +30,21 @@ pub struct MessageRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// The session if `user_id` owns it.
-pub async fn owned_session(
-    db: &impl ConnectionTrait,
-    user_id: Uuid,
-    id: Uuid,
-) -> Result<Option<SessionRow>, StoreError> {
-    Ok(SessionRow::find_by_statement(stmt(
+/// Whether `user_id` owns the session (one indexed lookup).
+pub async fn owns_session(db: &impl ConnectionTrait, user_id: Uuid, id: Uuid) -> Result<bool, StoreError> {
+    #[derive(FromQueryResult)]
+    struct Found {
+        #[allow(dead_code)]
+        id: Uuid,
+    }
+    Ok(Found::find_by_statement(stmt(
         db,
-        "SELECT s.id, s.user_id, s.title, s.created_at, s.updated_at, \
-                (SELECT count(*) FROM conversations c WHERE c.session_id = s.id) AS message_count, NULL::text AS last_message \
-         FROM chat_sessions s WHERE s.id = $1 AND s.user_id = $2",
+        "SELECT id FROM chat_sessions WHERE id = $1 AND user_id = $2",
         vec![id.into(), user_id.into()],
     ))
     .one(db)
-    .await?)
+    .await?
+    .is_some())
 }
 
 /// Creates a session titled from the first message.
