@@ -374,15 +374,7 @@ async fn recipients(message: &str, ctx: &ToolContext, notes: &mut Vec<String>) -
     let lowered = message.to_lowercase();
     let mut keys: Vec<&str> = Vec::new();
     for (word, key) in ROLE_WORDS {
-        let hit = if word.is_ascii() {
-            lowered.match_indices(word).any(|(i, _)| {
-                let before = lowered[..i].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
-                let after = lowered[i + word.len()..].chars().next().is_none_or(|c| !c.is_alphanumeric());
-                before && after
-            })
-        } else {
-            lowered.contains(word)
-        };
+        let hit = crate::router::contains_word(&lowered, word);
         if hit && !keys.contains(key) {
             keys.push(key);
         }
