@@ -128,7 +128,7 @@ mod tests {
     use super::*;
 
     fn root() -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../knowledge")
+        std::env::current_dir().unwrap().join("../../knowledge")
     }
 
     #[test]

@@ -277,7 +277,7 @@ mod tests {
     use super::*;
 
     pub(crate) fn repo_skills() -> SkillSet {
-        SkillSet::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../knowledge/skills")).unwrap()
+        SkillSet::load(&std::env::current_dir().unwrap().join("../../knowledge/skills")).unwrap()
     }
 
     #[test]

@@ -1,8 +1,6 @@
 //! Which agent a message reaches: keywords and skill triggers in English, Chinese and Malay,
 //! the sender's department as a tie-break, clarifying questions, and webhook events.
 
-use std::path::Path;
-
 use agents::router::{Route, route_message};
 use agents::skills::SkillSet;
 use agents::{AgentRequest, Source};
@@ -11,7 +9,7 @@ use domain::AgentKind::{self, *};
 use crate::common::{Env, request};
 
 fn skills() -> SkillSet {
-    SkillSet::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../knowledge/skills")).unwrap()
+    SkillSet::load(&std::env::current_dir().unwrap().join("../../knowledge/skills")).unwrap()
 }
 
 enum Want {
