@@ -9,6 +9,7 @@ mod m20261124_000002_jobs;
 mod m20261124_000003_company;
 mod m20261124_000004_artifacts;
 mod m20261124_000005_outbox;
+mod m20261124_000006_devices_consent;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_company::Migration),
             Box::new(m20261124_000004_artifacts::Migration),
             Box::new(m20261124_000005_outbox::Migration),
+            Box::new(m20261124_000006_devices_consent::Migration),
         ]
     }
 }

@@ -18,7 +18,7 @@ use crate::knowledge::Knowledge;
 use crate::router::{self, Route, Source};
 use crate::skills::params::Filled;
 use crate::skills::{SkillSet, engine, params};
-use crate::tools::{ArtifactRef, ToolContext, ToolError, ToolRegistry};
+use crate::tools::{ArtifactRef, PendingAction, ToolContext, ToolError, ToolRegistry, TurnTrust};
 
 /// An earlier message of the session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,6 +79,9 @@ pub struct TurnResult {
     pub outcome: Outcome,
     pub route_reason: String,
     pub skill: Option<String>,
+    /// Side effects held for the user's consent (see [`crate::tools::TurnTrust`]).
+    #[serde(default)]
+    pub pending_actions: Vec<PendingAction>,
 }
 
 /// Everything a turn needs; one per process.
@@ -142,6 +145,13 @@ impl Assistant {
             session_id: req.session_id,
             turn_id: req.turn_id,
             today,
+            trust: Arc::new(match (&req.source, &req.extracted_text) {
+                (Source::Webhook, _) => TurnTrust::untrusted("a webhook payload"),
+                (_, Some(t)) if !t.trim().is_empty() => {
+                    TurnTrust::untrusted(format!("the attached {}", req.input_type))
+                }
+                _ => TurnTrust::default(),
+            }),
         }
     }
 
@@ -182,23 +192,27 @@ impl Assistant {
                     outcome: Outcome::Clarify,
                     route_reason: "ambiguous".into(),
                     skill: None,
+                    pending_actions: Vec::new(),
                 });
             }
             Route::Agent { agent, reason, skill } => (agent, reason, skill),
         };
-        if self.llm.is_offline() {
-            return Ok(self.offline(req, &ctx, agent, reason, skill, None, sink).await);
-        }
-        let mut deltas_sent = false;
-        match self.agent_loop(req, &ctx, agent, &reason, sink, &mut deltas_sent).await {
-            Ok(r) => Ok(r),
-            Err(LlmError::Cancelled) => Err(LlmError::Cancelled),
-            Err(e) if !deltas_sent => {
-                tracing::warn!(error = %e, "every language model failed; answering offline");
-                Ok(self.offline(req, &ctx, agent, reason, skill, Some(e), sink).await)
+        let mut result = if self.llm.is_offline() {
+            self.offline(req, &ctx, agent, reason, skill, None, sink).await
+        } else {
+            let mut deltas_sent = false;
+            match self.agent_loop(req, &ctx, agent, &reason, sink, &mut deltas_sent).await {
+                Ok(r) => r,
+                Err(LlmError::Cancelled) => return Err(LlmError::Cancelled),
+                Err(e) if !deltas_sent => {
+                    tracing::warn!(error = %e, "every language model failed; answering offline");
+                    self.offline(req, &ctx, agent, reason, skill, Some(e), sink).await
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => Err(e),
-        }
+        };
+        result.pending_actions = ctx.trust.held();
+        Ok(result)
     }
 
     async fn classify(&self, req: &AgentRequest) -> Option<Route> {
@@ -298,6 +312,7 @@ impl Assistant {
             outcome: Outcome::Answered,
             route_reason: reason.to_string(),
             skill: None,
+            pending_actions: Vec::new(),
         };
         let system = self.system_prompt(req, agent, ctx.today);
         for _round in 0..cap {
@@ -452,6 +467,7 @@ impl Assistant {
             outcome: Outcome::Answered,
             route_reason: reason,
             skill: skill.map(|s| s.name.clone()),
+            pending_actions: Vec::new(),
         };
         let preface = match &llm_error {
             Some(e) => format!(

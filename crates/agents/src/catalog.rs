@@ -24,6 +24,8 @@ pub fn tools_for(agent: AgentKind) -> &'static [&'static str] {
             "sales_pipeline",
             "crm_create_lead",
             "crm_update_lead",
+            "crm_log_contact",
+            "crm_set_follow_up",
             "customers_query",
             "products_catalog",
             "knowledge_search",

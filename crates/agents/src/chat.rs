@@ -38,6 +38,9 @@ pub struct ChatResponse {
     pub provider: Option<String>,
     pub model: Option<String>,
     pub outcome: Option<Outcome>,
+    /// Side effects the agent asked for after reading untrusted content: not done until the
+    /// user confirms each with `POST /chat/confirm/{confirmation_id}`.
+    pub pending_actions: Vec<crate::tools::PendingAction>,
 }
 
 /// The payload of an `agent.turn` job: ids only.
@@ -298,6 +301,7 @@ async fn finish(
         "outcome": r.outcome,
         "route": r.route_reason,
         "skill": r.skill,
+        "pending_actions": r.pending_actions,
     });
     let audit_source = match source {
         Source::Mobile => AuditSource::Mobile,
@@ -340,6 +344,7 @@ async fn finish(
         provider: Some(r.provider.clone()),
         model: r.model.clone(),
         outcome: Some(r.outcome),
+        pending_actions: r.pending_actions.clone(),
     })
 }
 
@@ -392,6 +397,7 @@ async fn stored_answer(
         provider: meta["provider"].as_str().map(String::from),
         model: meta["model"].as_str().map(String::from),
         outcome: serde_json::from_value(meta["outcome"].clone()).ok(),
+        pending_actions: serde_json::from_value(meta["pending_actions"].clone()).unwrap_or_default(),
     }))
 }
 

@@ -12,8 +12,12 @@ pub mod tools;
 
 pub use assistant::{AgentRequest, Assistant, HistoryMessage, Outcome, TurnEvent, TurnResult, TurnSink};
 pub use router::{Route, Source};
-pub use tools::{ArtifactRef, Tool, ToolContext, ToolError, ToolOutput, ToolRegistry, TypedTool};
+pub use tools::{
+    ArtifactRef, CONSENT_TTL, PendingAction, Tool, ToolContext, ToolError, ToolOutput, ToolRegistry, TurnTrust,
+    TypedTool,
+};
 pub mod chat;
+pub mod consent;
 pub mod delivery;
 pub mod usage;
 

@@ -49,6 +49,10 @@ pub struct SendResponse {
     pub model: Option<String>,
     #[schema(value_type = Option<String>)]
     pub outcome: Option<agents::Outcome>,
+    /// Side effects (e-mail, Teams, CRM writes, ...) the agent asked for after reading
+    /// untrusted content: each waits for `POST /chat/confirm/{confirmation_id}`.
+    #[schema(value_type = Vec<Object>)]
+    pub pending_actions: Vec<agents::PendingAction>,
 }
 
 impl From<ChatResponse> for SendResponse {
@@ -66,6 +70,7 @@ impl From<ChatResponse> for SendResponse {
             provider: c.provider,
             model: c.model,
             outcome: c.outcome,
+            pending_actions: c.pending_actions,
         }
     }
 }
@@ -151,6 +156,7 @@ async fn queue(
         provider: None,
         model: None,
         outcome: None,
+        pending_actions: Vec::new(),
     })
 }
 
@@ -230,5 +236,35 @@ pub async fn history(ctx: &AppContext, caller: &Principal, session_id: Uuid) -> 
                 created_at: m.created_at,
             })
             .collect(),
+    })
+}
+
+/// What `POST /chat/confirm/{id}` did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConfirmResponse {
+    pub confirmation_id: Uuid,
+    pub tool: String,
+    /// done | failed
+    pub status: String,
+    #[schema(value_type = Object)]
+    pub result: serde_json::Value,
+    #[schema(value_type = Vec<Object>)]
+    pub artifacts: Vec<agents::ArtifactRef>,
+}
+
+pub async fn confirm(ctx: &AppContext, caller: &Principal, id: Uuid) -> ApiResult<ConfirmResponse> {
+    use agents::consent::ConfirmError;
+    let c = ctx.assistant.confirm(caller, id).await.map_err(|e| match e {
+        ConfirmError::NotFound => ApiError::not_found("no such confirmation"),
+        ConfirmError::Expired => ApiError::conflict("confirmation_expired", e.to_string()),
+        ConfirmError::AlreadyConfirmed(_) => ApiError::conflict("already_confirmed", e.to_string()),
+        ConfirmError::Store(s) => s.into(),
+    })?;
+    Ok(ConfirmResponse {
+        confirmation_id: c.confirmation_id,
+        tool: c.tool,
+        status: c.status,
+        result: c.result,
+        artifacts: c.artifacts,
     })
 }

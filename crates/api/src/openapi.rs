@@ -10,6 +10,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Sign in, token refresh and sign out"),
+        (name = "chat", description = "Chat turns, sessions, history and consent for held side effects"),
+        (name = "files", description = "Uploaded and generated files"),
+        (name = "devices", description = "Push notification tokens of the caller's app installs"),
         (name = "jobs", description = "Background job status"),
         (name = "admin", description = "Users, audit log and detailed health (role-restricted)"),
         (name = "system", description = "Health and metrics"),

@@ -121,7 +121,14 @@ impl Application {
                     scope("/chat")
                         .service(routes::chat::send)
                         .service(routes::chat::sessions)
-                        .service(routes::chat::history),
+                        .service(routes::chat::history)
+                        .service(routes::chat::confirm),
+                )
+                .service(
+                    scope("/devices")
+                        .service(routes::devices::register)
+                        .service(routes::devices::list)
+                        .service(routes::devices::remove),
                 )
                 .service(
                     scope("/files")

@@ -6,12 +6,14 @@
 //! `JWT_SECRET`, `API_BIND`, `MEZZOFY_DATA_DIR`, `MEZZOFY_ENV`, ...) and, for any key,
 //! `MEZZOFY__SECTION__KEY`. Unknown keys and invalid values are errors that name the key.
 
+mod integrations;
 mod llm;
 mod load;
 mod model;
 mod secret;
 pub mod telemetry;
 
+pub use integrations::{Ms365Settings, PushSettings, StorageKind, StorageSettings, WebSettings};
 pub use llm::{AgentSettings, DeliverySettings, LlmSettings, Price, ProviderSettings};
 pub use load::{ConfigError, Sources, load, load_roles};
 pub use model::*;

@@ -161,10 +161,19 @@ impl AgentSettings {
 pub struct DeliverySettings {
     /// E-mail recipients one user may send to per hour (every mode counts, outbox included).
     pub email_per_hour: u32,
+    /// Push notifications one user may trigger per hour.
+    pub push_per_hour: u32,
+    pub ms365: crate::Ms365Settings,
+    pub push: crate::PushSettings,
 }
 
 impl Default for DeliverySettings {
     fn default() -> Self {
-        Self { email_per_hour: 30 }
+        Self {
+            email_per_hour: 30,
+            push_per_hour: 120,
+            ms365: crate::Ms365Settings::default(),
+            push: crate::PushSettings::default(),
+        }
     }
 }

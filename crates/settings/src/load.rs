@@ -25,6 +25,23 @@ const ENV_ALIASES: &[(&str, &str)] = &[
     ("OPENAI_API_KEY", "llm.openai.api_key"),
     ("OPENAI_BASE_URL", "llm.openai.base_url"),
     ("OPENAI_MODEL", "llm.openai.model"),
+    ("MS365_TENANT_ID", "delivery.ms365.tenant_id"),
+    ("MS365_CLIENT_ID", "delivery.ms365.client_id"),
+    ("MS365_CLIENT_SECRET", "delivery.ms365.client_secret"),
+    ("MS_TEAMS_TEAM_ID", "delivery.ms365.team_id"),
+    ("MS_TEAMS_SENDER_USER_ID", "delivery.ms365.sender_user_id"),
+    ("MS_GRAPH_BASE_URL", "delivery.ms365.graph_base_url"),
+    ("MS_LOGIN_BASE_URL", "delivery.ms365.login_base_url"),
+    ("FCM_PROJECT_ID", "delivery.push.project_id"),
+    ("FCM_SERVICE_ACCOUNT_FILE", "delivery.push.service_account_file"),
+    ("FCM_BASE_URL", "delivery.push.base_url"),
+    ("STORAGE_TYPE", "storage.type"),
+    ("S3_BUCKET", "storage.bucket"),
+    ("S3_ENDPOINT", "storage.endpoint"),
+    ("S3_REGION", "storage.region"),
+    ("S3_ACCESS_KEY_ID", "storage.access_key_id"),
+    ("S3_SECRET_ACCESS_KEY", "storage.secret_access_key"),
+    ("LINKEDIN_COOKIE", "web.linkedin_cookie"),
 ];
 
 /// Prefix of the generic form: `MEZZOFY__AUTH__ACCESS_TOKEN_MINUTES=30`.
@@ -330,6 +347,43 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
         range(&format!("agents.max_iterations_per_agent.{agent}"), u64::from(*n), 1, 50)?;
     }
     range("delivery.email_per_hour", u64::from(s.delivery.email_per_hour), 1, 10_000)?;
+    range("delivery.push_per_hour", u64::from(s.delivery.push_per_hour), 1, 100_000)?;
+    let ms = &s.delivery.ms365;
+    let parts = [!ms.tenant_id.is_empty(), !ms.client_id.is_empty(), !ms.client_secret.is_empty()];
+    if parts.iter().any(|p| *p) && !parts.iter().all(|p| *p) {
+        return Err(key_err(
+            "delivery.ms365",
+            "set all of tenant_id, client_id and client_secret (MS365_TENANT_ID, MS365_CLIENT_ID, MS365_CLIENT_SECRET) or none",
+        ));
+    }
+    if ms.is_configured() && ms.sender_user_id.is_empty() {
+        return Err(key_err(
+            "delivery.ms365.sender_user_id",
+            "Microsoft 365 is configured but no sender mailbox is set (MS_TEAMS_SENDER_USER_ID)",
+        ));
+    }
+    for (key, url) in [
+        ("delivery.ms365.graph_base_url", &ms.graph_base_url),
+        ("delivery.ms365.login_base_url", &ms.login_base_url),
+        ("delivery.push.base_url", &s.delivery.push.base_url),
+    ] {
+        match url::Url::parse(url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => return Err(key_err(key, format!("'{}' is not an http(s) URL", clip(url)))),
+        }
+    }
+    range("delivery.ms365.timeout_secs", ms.timeout_secs, 1, 600)?;
+    if s.storage.kind == crate::StorageKind::S3 && s.storage.bucket.is_empty() {
+        return Err(key_err("storage.bucket", "storage.type is s3 but no bucket is set (S3_BUCKET)"));
+    }
+    range("web.timeout_secs", s.web.timeout_secs, 1, 300)?;
+    range("web.max_bytes", s.web.max_bytes, 1024, 1 << 30)?;
+    range("web.max_redirects", s.web.max_redirects as u64, 0, 20)?;
+    for net in &s.web.allow_networks {
+        if net.parse::<ipnet::IpNet>().is_err() {
+            return Err(key_err("web.allow_networks", format!("'{}' is not a network like 10.20.0.0/16", clip(net))));
+        }
+    }
     range("agents.history_messages", s.agents.history_messages, 0, 200)?;
     range("agents.inline_timeout_secs", s.agents.inline_timeout_secs, 1, 600)?;
     range("agents.job_timeout_secs", s.agents.job_timeout_secs, 10, 24 * 3600)?;
@@ -480,6 +534,40 @@ mod tests {
         assert_eq!(s.paths.data_dir, "/var/lib/mezzofy");
         assert_eq!(s.environment, Environment::Production);
         assert_eq!(s.server.cors_origins, vec!["https://a.example", "https://b.example"]);
+    }
+
+    #[test]
+    fn integration_environment_names_and_their_checks() {
+        let s = load(&env(&[
+            ("MS365_TENANT_ID", "contoso-tenant"),
+            ("MS365_CLIENT_ID", "app-id"),
+            ("MS365_CLIENT_SECRET", "very-secret"),
+            ("MS_TEAMS_TEAM_ID", "team-1"),
+            ("MS_TEAMS_SENDER_USER_ID", "assistant@mezzofy.com"),
+            ("MS_GRAPH_BASE_URL", "http://127.0.0.1:9/v1.0"),
+            ("FCM_SERVICE_ACCOUNT_FILE", "/etc/mezzofy/fcm.json"),
+            ("STORAGE_TYPE", "s3"),
+            ("S3_BUCKET", "mezzofy-artifacts"),
+            ("LINKEDIN_COOKIE", "li_at=abc"),
+        ]))
+        .unwrap();
+        assert!(s.delivery.ms365.is_configured());
+        assert_eq!(s.delivery.ms365.graph_base_url, "http://127.0.0.1:9/v1.0");
+        assert_eq!(s.delivery.ms365.login_base_url, "https://login.microsoftonline.com");
+        assert_eq!(s.delivery.ms365.sender_user_id, "assistant@mezzofy.com");
+        assert!(s.delivery.push.is_configured());
+        assert_eq!(s.storage.kind, crate::StorageKind::S3);
+        assert_eq!(s.web.linkedin_cookie.expose(), "li_at=abc");
+        assert!(!format!("{s:?}").contains("very-secret"));
+
+        let half = load(&env(&[("MS365_TENANT_ID", "t"), ("MS365_CLIENT_ID", "c")])).unwrap_err().to_string();
+        assert!(half.contains("delivery.ms365") && half.contains("MS365_CLIENT_SECRET"), "{half}");
+        let no_bucket = load(&env(&[("STORAGE_TYPE", "s3")])).unwrap_err().to_string();
+        assert!(no_bucket.contains("S3_BUCKET"), "{no_bucket}");
+        let bad_net = load(&env(&[("MEZZOFY__WEB__ALLOW_NETWORKS", "intranet")])).unwrap_err().to_string();
+        assert!(bad_net.contains("web.allow_networks"), "{bad_net}");
+        let bad_url = load(&env(&[("FCM_BASE_URL", "fcm.googleapis.com")])).unwrap_err().to_string();
+        assert!(bad_url.contains("delivery.push.base_url"), "{bad_url}");
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub struct Settings {
     pub llm: crate::LlmSettings,
     pub agents: crate::AgentSettings,
     pub delivery: crate::DeliverySettings,
+    pub storage: crate::StorageSettings,
+    pub web: crate::WebSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

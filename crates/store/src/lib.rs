@@ -7,12 +7,14 @@ pub mod audit;
 pub mod chat;
 pub mod company;
 pub mod demo;
+pub mod devices;
 pub mod effects;
 mod entities;
 mod error;
 pub mod jobs;
 pub mod llm_usage;
 pub mod outbox;
+pub mod pending;
 pub mod tokens;
 pub mod users;
 

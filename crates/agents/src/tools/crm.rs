@@ -1,4 +1,4 @@
-//! The sales pipeline: search, create and update leads.
+//! The sales pipeline: search, create and update leads, log contacts and follow-ups.
 
 use chrono::{NaiveDate, NaiveTime, TimeZone, Utc};
 use domain::Permission;
@@ -16,6 +16,8 @@ pub(super) fn register(r: &mut ToolRegistry) {
     r.add(SalesPipeline);
     r.add(CreateLead);
     r.add(UpdateLead);
+    r.add(LogContact);
+    r.add(SetFollowUp);
 }
 
 fn clean(s: Option<String>) -> Option<String> {
@@ -239,5 +241,155 @@ impl TypedTool for UpdateLead {
         .map_err(invalid_or_failed)?
         .ok_or_else(|| ToolError::NotFound(format!("no lead with id {}", i.lead_id)))?;
         ToolOutput::json(json!({"updated": true, "lead": lead_json(&row)}))
+    }
+}
+
+/// The exactly-once key of a CRM write: the turn and the call's arguments, so a retried
+/// turn (inline, then as a job) or a model repeating itself writes once.
+fn write_key(ctx: &ToolContext, tool: &str, parts: &[&str]) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p.as_bytes());
+        h.update([0u8]);
+    }
+    format!("{tool}:{}:{}", ctx.turn_id, hex::encode(&h.finalize()[..12]))
+}
+
+const CONTACT_CHANNELS: &[&str] = &["email", "call", "meeting", "linkedin", "chat", "other"];
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogContactInput {
+    pub lead_id: Uuid,
+    /// email, call, meeting, linkedin, chat or other.
+    pub channel: String,
+    /// What was discussed or agreed.
+    pub summary: String,
+    /// YYYY-MM-DD; today when omitted.
+    pub date: Option<NaiveDate>,
+    /// The next follow-up (YYYY-MM-DD), if one was agreed.
+    pub follow_up_date: Option<NaiveDate>,
+}
+
+pub struct LogContact;
+
+#[async_trait::async_trait]
+impl TypedTool for LogContact {
+    type Input = LogContactInput;
+    const NAME: &'static str = "crm_log_contact";
+    const DESCRIPTION: &'static str = "Log a contact with a CRM lead (call, e-mail, meeting, ...): recorded in the \
+        lead's activity history, sets last contacted, moves a new lead to contacted, and optionally sets the next \
+        follow-up date.";
+    const ACCESS: Access = Access::AnyOf(&[Permission::CrmWrite]);
+    const SIDE_EFFECTS: bool = true;
+    const STATUS: &'static str = "Logging the contact in the CRM…";
+
+    async fn run(&self, ctx: &ToolContext, i: LogContactInput) -> Result<ToolOutput, ToolError> {
+        let channel = i.channel.trim().to_ascii_lowercase();
+        if !CONTACT_CHANNELS.contains(&channel.as_str()) {
+            return Err(ToolError::InvalidInput(format!("channel must be one of {}", CONTACT_CHANNELS.join(", "))));
+        }
+        let summary = i.summary.trim().to_string();
+        if summary.is_empty() {
+            return Err(ToolError::InvalidInput("summary is required".into()));
+        }
+        let date = i.date.unwrap_or(ctx.today);
+        if date > ctx.today {
+            return Err(ToolError::InvalidInput(format!("{date} is in the future; log contacts that happened")));
+        }
+        if let Some(f) = i.follow_up_date
+            && f < ctx.today
+        {
+            return Err(ToolError::InvalidInput(format!("follow_up_date {f} is in the past")));
+        }
+        let occurred_at =
+            if date == ctx.today { Utc::now() } else { Utc.from_utc_datetime(&date.and_time(NaiveTime::MIN)) };
+        let key = write_key(
+            ctx,
+            Self::NAME,
+            &[&i.lead_id.to_string(), &channel, &summary, &date.to_string(), &format!("{:?}", i.follow_up_date)],
+        );
+        let (activity, new) = company::log_activity(
+            &ctx.db,
+            company::NewActivity {
+                lead_id: i.lead_id,
+                user_id: Some(ctx.principal.user_id),
+                kind: "contact".into(),
+                channel: Some(channel.clone()),
+                summary: format!("{channel}: {summary}"),
+                occurred_at,
+                follow_up_date: i.follow_up_date.map(|d| Utc.from_utc_datetime(&d.and_time(NaiveTime::MIN))),
+                idempotency_key: key,
+            },
+        )
+        .await
+        .map_err(invalid_or_failed)?
+        .ok_or_else(|| ToolError::NotFound(format!("no lead with id {}", i.lead_id)))?;
+        let lead = company::lead(&ctx.db, i.lead_id).await?;
+        ToolOutput::json(json!({
+            "logged": true,
+            "already_logged": !new,
+            "activity_id": activity.id,
+            "lead": lead.as_ref().map(lead_json),
+        }))
+    }
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FollowUpInput {
+    pub lead_id: Uuid,
+    /// YYYY-MM-DD, today or later.
+    pub date: NaiveDate,
+    /// What to do then.
+    pub note: Option<String>,
+}
+
+pub struct SetFollowUp;
+
+#[async_trait::async_trait]
+impl TypedTool for SetFollowUp {
+    type Input = FollowUpInput;
+    const NAME: &'static str = "crm_set_follow_up";
+    const DESCRIPTION: &'static str =
+        "Set a CRM lead's next follow-up date (and what to do then); recorded in the lead's activity history.";
+    const ACCESS: Access = Access::AnyOf(&[Permission::CrmWrite]);
+    const SIDE_EFFECTS: bool = true;
+    const STATUS: &'static str = "Setting the follow-up…";
+
+    async fn run(&self, ctx: &ToolContext, i: FollowUpInput) -> Result<ToolOutput, ToolError> {
+        if i.date < ctx.today {
+            return Err(ToolError::InvalidInput(format!("{} is in the past", i.date)));
+        }
+        let note = clean(i.note.clone());
+        let summary = match &note {
+            Some(n) => format!("follow up on {}: {n}", i.date),
+            None => format!("follow up on {}", i.date),
+        };
+        let key = write_key(ctx, Self::NAME, &[&i.lead_id.to_string(), &i.date.to_string(), &summary]);
+        let (activity, new) = company::log_activity(
+            &ctx.db,
+            company::NewActivity {
+                lead_id: i.lead_id,
+                user_id: Some(ctx.principal.user_id),
+                kind: "follow_up".into(),
+                channel: None,
+                summary,
+                occurred_at: Utc::now(),
+                follow_up_date: Some(Utc.from_utc_datetime(&i.date.and_time(NaiveTime::MIN))),
+                idempotency_key: key,
+            },
+        )
+        .await
+        .map_err(invalid_or_failed)?
+        .ok_or_else(|| ToolError::NotFound(format!("no lead with id {}", i.lead_id)))?;
+        let lead = company::lead(&ctx.db, i.lead_id).await?;
+        ToolOutput::json(json!({
+            "follow_up_set": true,
+            "already_set": !new,
+            "activity_id": activity.id,
+            "lead": lead.as_ref().map(lead_json),
+        }))
     }
 }

@@ -40,6 +40,76 @@ pub struct ToolContext {
     pub turn_id: Uuid,
     /// "Today" for relative periods (the clock is read once per turn).
     pub today: NaiveDate,
+    /// What the turn has read (the consent rule) and the calls held for consent.
+    pub trust: Arc<TurnTrust>,
+}
+
+/// How long a held side effect waits for `POST /chat/confirm/{id}`.
+pub const CONSENT_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// A side-effecting call held until the user confirms it.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct PendingAction {
+    pub confirmation_id: Uuid,
+    pub tool: String,
+    pub input: Value,
+    /// Why consent is needed.
+    pub reason: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// `POST` here to run exactly this call.
+    pub confirm_url: String,
+}
+
+/// The consent rule's state for one turn: once the agent has read untrusted content (a web
+/// page, an uploaded document, a webhook payload), side-effecting tools are held for the
+/// user's confirmation instead of running.
+#[derive(Debug, Default)]
+pub struct TurnTrust {
+    untrusted: std::sync::Mutex<Option<String>>,
+    held: std::sync::Mutex<Vec<PendingAction>>,
+    confirmed: bool,
+}
+
+impl TurnTrust {
+    /// A turn that starts with untrusted content in it.
+    pub fn untrusted(reason: impl Into<String>) -> Self {
+        Self { untrusted: std::sync::Mutex::new(Some(reason.into())), ..Self::default() }
+    }
+
+    /// The user confirmed this very call: it runs even though the turn read untrusted content.
+    pub fn confirmed() -> Self {
+        Self { confirmed: true, ..Self::default() }
+    }
+
+    /// Marks the turn as having read untrusted content (the first reason is kept).
+    pub fn taint(&self, reason: impl Into<String>) {
+        if let Ok(mut u) = self.untrusted.lock()
+            && u.is_none()
+        {
+            *u = Some(reason.into());
+        }
+    }
+
+    /// Why side effects need consent now, if they do.
+    pub fn consent_reason(&self) -> Option<String> {
+        if self.confirmed {
+            return None;
+        }
+        self.untrusted.lock().ok().and_then(|u| u.clone())
+    }
+
+    /// The calls held for consent in this turn, in order.
+    pub fn held(&self) -> Vec<PendingAction> {
+        self.held.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+
+    fn hold(&self, p: PendingAction) {
+        if let Ok(mut h) = self.held.lock()
+            && !h.iter().any(|x| x.confirmation_id == p.confirmation_id)
+        {
+            h.push(p);
+        }
+    }
 }
 
 impl ToolContext {
@@ -114,6 +184,11 @@ pub trait Tool: Send + Sync {
     fn side_effects(&self) -> bool;
     /// A short progress line ("Querying revenue…").
     fn status(&self) -> &'static str;
+    /// Returns content from outside the company (web pages): after it, side effects need
+    /// the user's consent.
+    fn untrusted_output(&self) -> bool {
+        false
+    }
     async fn call(&self, ctx: &ToolContext, input: Value) -> Result<ToolOutput, ToolError>;
 }
 
@@ -126,6 +201,8 @@ pub trait TypedTool: Send + Sync + 'static {
     const ACCESS: Access;
     const SIDE_EFFECTS: bool;
     const STATUS: &'static str;
+    /// See [`Tool::untrusted_output`].
+    const UNTRUSTED_OUTPUT: bool = false;
     async fn run(&self, ctx: &ToolContext, input: Self::Input) -> Result<ToolOutput, ToolError>;
 }
 
@@ -152,11 +229,58 @@ impl<T: TypedTool> Tool for Typed<T> {
     fn status(&self) -> &'static str {
         T::STATUS
     }
+    fn untrusted_output(&self) -> bool {
+        T::UNTRUSTED_OUTPUT
+    }
     async fn call(&self, ctx: &ToolContext, input: Value) -> Result<ToolOutput, ToolError> {
         let input = if input.is_null() { Value::Object(Default::default()) } else { input };
         let parsed: T::Input = serde_json::from_value(input).map_err(|e| ToolError::InvalidInput(e.to_string()))?;
         self.0.run(ctx, parsed).await
     }
+}
+
+async fn hold_for_consent(
+    ctx: &ToolContext,
+    tool: &str,
+    input: Value,
+    reason: String,
+) -> Result<ToolOutput, ToolError> {
+    let input = if input.is_null() { Value::Object(Default::default()) } else { input };
+    let row = store::pending::hold(
+        &ctx.db,
+        store::pending::NewPending {
+            user_id: ctx.principal.user_id,
+            session_id: ctx.session_id,
+            turn_id: ctx.turn_id,
+            tool: tool.to_string(),
+            input: input.clone(),
+            reason: reason.clone(),
+            ttl: CONSENT_TTL,
+        },
+    )
+    .await?;
+    let pending = PendingAction {
+        confirmation_id: row.id,
+        tool: tool.to_string(),
+        input,
+        reason: reason.clone(),
+        expires_at: row.expires_at,
+        confirm_url: format!("/chat/confirm/{}", row.id),
+    };
+    ctx.trust.hold(pending.clone());
+    tracing::info!(tool, confirmation_id = %row.id, "side effect held for the user's consent");
+    Ok(ToolOutput {
+        value: serde_json::json!({
+            "status": "needs_confirmation",
+            "confirmation_id": row.id,
+            "message": format!(
+                "Not done yet: {tool} was requested after {reason}, so the user must confirm it first. \
+                 Tell the user what would be done and that they can confirm it (confirmation {}).",
+                row.id
+            ),
+        }),
+        artifacts: Vec::new(),
+    })
 }
 
 /// The JSON schema of `T` as the providers want it: an object schema without `$schema`.
@@ -216,13 +340,23 @@ impl ToolRegistry {
         }
     }
 
-    /// Runs a tool after checking the caller may use it.
+    /// Runs a tool after checking the caller may use it. A side-effecting tool asked for
+    /// after the turn read untrusted content is not run: the call is held for the user's
+    /// confirmation and the result says so.
     pub async fn call(&self, ctx: &ToolContext, name: &str, input: Value) -> Result<ToolOutput, ToolError> {
         let tool = self.tools.get(name).ok_or_else(|| ToolError::Unavailable(name.chars().take(60).collect()))?;
         Self::allowed(tool.as_ref(), &ctx.principal)?;
+        if tool.side_effects()
+            && let Some(reason) = ctx.trust.consent_reason()
+        {
+            return hold_for_consent(ctx, tool.name(), input, reason).await;
+        }
         let started = std::time::Instant::now();
         let out = tool.call(ctx, input).await;
         tracing::debug!(tool = name, ok = out.is_ok(), ms = started.elapsed().as_millis() as u64, "tool call");
+        if tool.untrusted_output() && out.is_ok() {
+            ctx.trust.taint(format!("the agent read outside content ({name})"));
+        }
         out
     }
 

@@ -4,6 +4,7 @@
 
 mod chat;
 mod common;
+mod consent;
 mod llm_loop;
 mod offline_skills;
 mod providers;

@@ -3,7 +3,7 @@ use actix_web::{HttpResponse, get, post};
 use uuid::Uuid;
 
 use crate::auth::Authenticated;
-use crate::chat::{self, History, SendRequest, SendResponse, SessionList, SessionQuery};
+use crate::chat::{self, ConfirmResponse, History, SendRequest, SendResponse, SessionList, SessionQuery};
 use crate::context::AppContext;
 use crate::error::{ApiResult, ErrorBody};
 
@@ -48,4 +48,21 @@ pub async fn sessions(
 #[get("/history/{session_id}")]
 pub async fn history(ctx: Data<AppContext>, caller: Authenticated, id: Path<Uuid>) -> ApiResult<Json<History>> {
     Ok(Json(chat::history(&ctx, &caller.principal, id.into_inner()).await?))
+}
+
+/// Run a side effect the assistant held for consent (it had read untrusted content when it
+/// asked). Runs exactly that call, once; only its owner may confirm, within 10 minutes.
+#[utoipa::path(
+    tag = "chat",
+    params(("confirmation_id" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = ConfirmResponse),
+        (status = 404, description = "Unknown, or another user's", body = ErrorBody),
+        (status = 409, description = "Expired or already confirmed", body = ErrorBody),
+    )
+)]
+#[post("/confirm/{confirmation_id}")]
+pub async fn confirm(ctx: Data<AppContext>, caller: Authenticated, id: Path<Uuid>) -> ApiResult<Json<ConfirmResponse>> {
+    Ok(Json(chat::confirm(&ctx, &caller.principal, id.into_inner()).await?))
 }

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod chat;
+pub mod devices;
 pub mod files;
 pub mod jobs;
 pub mod system;

@@ -6,6 +6,7 @@
 mod admin;
 mod auth;
 mod chat;
+mod devices;
 mod errors;
 mod files;
 mod health;

@@ -211,3 +211,104 @@ pub async fn leads_by_status(db: &impl ConnectionTrait) -> Result<Vec<StatusCoun
     .all(db)
     .await?)
 }
+
+/// A contact with a lead, a follow-up or another CRM activity.
+#[derive(Debug, Clone, PartialEq, Serialize, FromQueryResult)]
+pub struct ActivityRow {
+    pub id: Uuid,
+    pub lead_id: Uuid,
+    pub user_id: Option<Uuid>,
+    pub kind: String,
+    pub channel: Option<String>,
+    pub summary: String,
+    pub occurred_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub const ACTIVITY_KINDS: &[&str] = &["contact", "follow_up", "status", "note"];
+
+#[derive(Debug, Clone)]
+pub struct NewActivity {
+    pub lead_id: Uuid,
+    pub user_id: Option<Uuid>,
+    pub kind: String,
+    pub channel: Option<String>,
+    pub summary: String,
+    pub occurred_at: DateTime<Utc>,
+    /// For a contact: the lead's next follow-up date, set in the same statement.
+    pub follow_up_date: Option<DateTime<Utc>>,
+    /// Exactly-once key: a second call with the same key changes nothing and returns the
+    /// first activity.
+    pub idempotency_key: String,
+}
+
+/// Records an activity and applies it to the lead in one statement: a contact sets
+/// `last_contacted` (and moves a `new` lead to `contacted`), a follow-up sets
+/// `follow_up_date`; either appends the summary to the lead's notes. Returns the activity
+/// and whether it was new; `None` when the lead does not exist.
+pub async fn log_activity(
+    db: &impl ConnectionTrait,
+    a: NewActivity,
+) -> Result<Option<(ActivityRow, bool)>, StoreError> {
+    let kind = one_of("kind", &a.kind, ACTIVITY_KINDS)?;
+    let summary = optional("summary", &Some(a.summary.clone()), 4_000)?
+        .ok_or_else(|| StoreError::Invalid("summary: must not be empty".into()))?;
+    let channel = optional("channel", &a.channel, 40)?;
+    check_instant("occurred_at", &Some(a.occurred_at))?;
+    check_instant("follow_up_date", &a.follow_up_date)?;
+    let inserted = ActivityRow::find_by_statement(stmt(
+        db,
+        &format!(
+            "WITH a AS (INSERT INTO crm_activities (id, lead_id, user_id, kind, channel, summary, occurred_at, idempotency_key) \
+                 SELECT $1, id, $3, $4, $5, $6, $7, $8 FROM sales_leads WHERE id = $2 \
+                 ON CONFLICT (idempotency_key) DO NOTHING RETURNING *), \
+             l AS (UPDATE sales_leads SET \
+                 last_contacted = CASE WHEN a.kind = 'contact' THEN GREATEST(last_contacted, a.occurred_at) ELSE last_contacted END, \
+                 status = CASE WHEN a.kind = 'contact' AND status = 'new' THEN 'contacted' ELSE status END, \
+                 follow_up_date = COALESCE($9, follow_up_date), \
+                 notes = CASE WHEN notes IS NULL OR notes = '' THEN {NOTE_STAMP} || a.summary \
+                              ELSE notes || E'\\n' || {NOTE_STAMP} || a.summary END, \
+                 updated_at = now() \
+                 FROM a WHERE sales_leads.id = a.lead_id RETURNING sales_leads.id) \
+             SELECT a.id, a.lead_id, a.user_id, a.kind, a.channel, a.summary, a.occurred_at, a.created_at FROM a"
+        ),
+        vec![
+            Uuid::now_v7().into(),
+            a.lead_id.into(),
+            a.user_id.into(),
+            kind.into(),
+            channel.into(),
+            summary.into(),
+            a.occurred_at.into(),
+            a.idempotency_key.clone().into(),
+            a.follow_up_date.into(),
+        ],
+    ))
+    .one(db)
+    .await
+    .map_err(|e| StoreError::refused(e, "CRM activity (unknown user)"))?;
+    if let Some(row) = inserted {
+        return Ok(Some((row, true)));
+    }
+    let existing = ActivityRow::find_by_statement(stmt(
+        db,
+        "SELECT id, lead_id, user_id, kind, channel, summary, occurred_at, created_at FROM crm_activities \
+         WHERE idempotency_key = $1 AND lead_id = $2",
+        vec![a.idempotency_key.into(), a.lead_id.into()],
+    ))
+    .one(db)
+    .await?;
+    Ok(existing.map(|r| (r, false)))
+}
+
+/// A lead's activities, newest first.
+pub async fn activities(db: &impl ConnectionTrait, lead_id: Uuid, limit: u64) -> Result<Vec<ActivityRow>, StoreError> {
+    Ok(ActivityRow::find_by_statement(stmt(
+        db,
+        "SELECT id, lead_id, user_id, kind, channel, summary, occurred_at, created_at FROM crm_activities \
+         WHERE lead_id = $1 ORDER BY occurred_at DESC, id DESC LIMIT $2",
+        vec![lead_id.into(), (limit.min(200) as i64).into()],
+    ))
+    .all(db)
+    .await?)
+}

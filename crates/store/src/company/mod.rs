@@ -26,8 +26,8 @@ pub use customers::{
 };
 pub use finance::{Amount, FinanceSummary, Kpis, MonthFigures, finance_summary, kpis};
 pub use leads::{
-    LeadFilter, LeadRow, LeadUpdate, NewLead, StatusCount, create_lead, lead, leads_by_status, search_leads,
-    update_lead,
+    ACTIVITY_KINDS, ActivityRow, LeadFilter, LeadRow, LeadUpdate, NewActivity, NewLead, StatusCount, activities,
+    create_lead, lead, leads_by_status, log_activity, search_leads, update_lead,
 };
 pub use tickets::{
     NewTicket, TicketFilter, TicketRow, TicketSummary, TicketUpdate, create_ticket, search_tickets, ticket,
