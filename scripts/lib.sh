@@ -105,6 +105,8 @@ ensure_document_tools() {
     [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
     [[ -f /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]] || missing+=(fonts-wqy-microhei)
     command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
+    # LibreOffice converts the generated PPTX/DOCX to PDF in a test (proof they open).
+    command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-impress libreoffice-writer)
     if [[ ${#missing[@]} -gt 0 ]]; then
         log "installing ${missing[*]}"
         apt_install "${missing[@]}"

@@ -9,11 +9,16 @@
 
 mod names;
 mod sniff;
+mod storage;
 mod store;
 
 pub use names::{content_disposition, safe_name};
 pub use sniff::{
     Category, Detected, MAX_ZIP_ENTRIES, MAX_ZIP_ENTRY_RATIO, MAX_ZIP_UNCOMPRESSED, SniffError, TEXT_SNIFF_BYTES,
     accepts, sniff_bytes, sniff_file, sniff_reader,
+};
+pub use storage::{
+    ArtifactStorage, ByteStream, MULTIPART_PART_SIZE, MULTIPART_THRESHOLD, S3Store, StorageConfig, StorageConfigError,
+    StorageKind,
 };
 pub use store::{LocalStore, StoreFileError};
