@@ -92,6 +92,8 @@ pub struct Assistant {
     pub knowledge: Arc<Knowledge>,
     pub skills: Arc<SkillSet>,
     pub settings: Arc<settings::Settings>,
+    /// Microsoft Graph and FCM clients (when configured).
+    pub integrations: Arc<crate::integrations::Integrations>,
 }
 
 fn emit(sink: Option<&TurnSink>, e: TurnEvent) {
@@ -111,7 +113,15 @@ impl Assistant {
         let root = std::path::PathBuf::from(&settings.paths.knowledge_dir);
         let knowledge = Knowledge::load(&root)?;
         let skills = SkillSet::load(&root.join("skills"))?;
-        Ok(Self { db, llm, tools: Arc::new(tools), knowledge: Arc::new(knowledge), skills: Arc::new(skills), settings })
+        Ok(Self {
+            db,
+            llm,
+            tools: Arc::new(tools),
+            knowledge: Arc::new(knowledge),
+            skills: Arc::new(skills),
+            settings,
+            integrations: Arc::default(),
+        })
     }
 
     fn department_agent(p: &Principal) -> Option<AgentKind> {
@@ -145,6 +155,7 @@ impl Assistant {
             session_id: req.session_id,
             turn_id: req.turn_id,
             today,
+            integrations: self.integrations.clone(),
             trust: Arc::new(match (&req.source, &req.extracted_text) {
                 (Source::Webhook, _) => TurnTrust::untrusted("a webhook payload"),
                 (_, Some(t)) if !t.trim().is_empty() => {

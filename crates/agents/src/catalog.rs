@@ -1,6 +1,5 @@
 //! Which tools each department agent may offer its model. Names of tools that this build
-//! does not register (documents, Microsoft 365, web) are listed too and skipped until
-//! those features plug into the registry.
+//! does not register are skipped (a test checks every listed name is registered).
 
 use domain::AgentKind;
 
@@ -15,11 +14,17 @@ pub fn tools_for(agent: AgentKind) -> &'static [&'static str] {
             "pdf_generator",
             "csv_export",
             "docx_generator",
+            "markdown_export",
             "outlook_send_email",
             "teams_post_message",
             "calendar_create_event",
+            "calendar_find_free_time",
+            "teams_send_chat",
+            "push_notify",
         ],
         AgentKind::Sales => &[
+            "outlook_read_inbox",
+            "outlook_reply",
             "crm_search_leads",
             "sales_pipeline",
             "crm_create_lead",
@@ -38,6 +43,9 @@ pub fn tools_for(agent: AgentKind) -> &'static [&'static str] {
             "outlook_send_email",
             "teams_post_message",
             "calendar_create_event",
+            "calendar_find_free_time",
+            "teams_send_chat",
+            "push_notify",
         ],
         AgentKind::Marketing => &[
             "knowledge_search",
@@ -45,14 +53,18 @@ pub fn tools_for(agent: AgentKind) -> &'static [&'static str] {
             "customers_query",
             "data_query",
             "web_research",
-            "content_draft",
             "docx_generator",
             "pdf_generator",
             "pptx_generator",
+            "markdown_export",
             "outlook_send_email",
             "teams_post_message",
+            "teams_send_chat",
+            "push_notify",
         ],
         AgentKind::Support => &[
+            "outlook_read_inbox",
+            "outlook_reply",
             "support_tickets",
             "customers_query",
             "knowledge_search",
@@ -60,8 +72,13 @@ pub fn tools_for(agent: AgentKind) -> &'static [&'static str] {
             "outlook_send_email",
             "teams_post_message",
             "calendar_create_event",
+            "calendar_find_free_time",
+            "teams_send_chat",
+            "push_notify",
         ],
         AgentKind::Management => &[
+            "outlook_read_inbox",
+            "outlook_reply",
             "kpi_dashboard",
             "finance_summary",
             "sales_pipeline",
@@ -75,6 +92,9 @@ pub fn tools_for(agent: AgentKind) -> &'static [&'static str] {
             "outlook_send_email",
             "teams_post_message",
             "calendar_create_event",
+            "calendar_find_free_time",
+            "teams_send_chat",
+            "push_notify",
         ],
     }
 }

@@ -406,6 +406,8 @@ async fn stored_answer(
 pub fn build(settings: Arc<settings::Settings>, db: store::DatabaseConnection) -> anyhow::Result<Assistant> {
     let usage = Arc::new(crate::usage::StoreUsage { db: db.clone() });
     let llm = llm::LlmManager::from_settings(&settings.llm, usage)?;
-    let assistant = Assistant::load(db, Arc::new(llm), crate::tools::ToolRegistry::with_builtin(), settings)?;
+    let integrations = crate::integrations::Integrations::from_settings(&settings)?;
+    let mut assistant = Assistant::load(db, Arc::new(llm), crate::tools::ToolRegistry::with_builtin(), settings)?;
+    assistant.integrations = Arc::new(integrations);
     Ok(assistant)
 }

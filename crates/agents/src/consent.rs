@@ -45,6 +45,7 @@ impl Assistant {
             session_id,
             turn_id: call_id,
             today: chrono::Utc::now().date_naive(),
+            integrations: self.integrations.clone(),
             trust: Arc::new(TurnTrust::confirmed()),
         }
     }

@@ -10,6 +10,10 @@ use uuid::Uuid;
 
 pub const EMAIL_JOB: &str = "delivery.email";
 pub const TEAMS_JOB: &str = "delivery.teams";
+pub const PUSH_JOB: &str = "delivery.push";
+pub const CALENDAR_JOB: &str = "delivery.calendar";
+pub const REPLY_JOB: &str = "delivery.reply";
+pub const CHAT_JOB: &str = "delivery.chat";
 
 /// An e-mail as it will be sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -32,6 +36,58 @@ pub struct TeamsJob {
     pub channel: String,
     pub text: String,
     pub attachments: Vec<Uuid>,
+}
+
+/// A push notification to users' registered devices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushJob {
+    /// Who asked for it.
+    pub user_id: Uuid,
+    /// The users whose devices get it.
+    pub recipients: Vec<Uuid>,
+    pub title: String,
+    pub body: String,
+    pub data: std::collections::BTreeMap<String, String>,
+}
+
+/// A calendar event in the organizer's Outlook calendar (a Teams meeting when online).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CalendarJob {
+    pub user_id: Uuid,
+    /// The organizer's mailbox (the caller's address).
+    pub organizer: String,
+    pub subject: String,
+    pub html: String,
+    /// Wall-clock times in `time_zone`.
+    pub start: chrono::NaiveDateTime,
+    pub end: chrono::NaiveDateTime,
+    pub time_zone: String,
+    pub attendees: Vec<String>,
+    pub location: Option<String>,
+    pub online_meeting: bool,
+    pub reminder_minutes: Option<u32>,
+}
+
+/// A reply to a message in the assistant's mailbox.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReplyJob {
+    pub user_id: Uuid,
+    pub message_id: String,
+    pub html: String,
+    pub reply_all: bool,
+}
+
+/// A one-on-one Teams chat message from the assistant's identity to a colleague.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatJob {
+    pub user_id: Uuid,
+    /// The colleague's address (user principal name).
+    pub to: String,
+    pub html: String,
 }
 
 pub fn html_escape(s: &str) -> String {

@@ -19,6 +19,7 @@ pub use tools::{
 pub mod chat;
 pub mod consent;
 pub mod delivery;
+pub mod integrations;
 pub mod usage;
 
 pub use chat::{AGENT_TURN, ChatError, ChatResponse, TurnJob};

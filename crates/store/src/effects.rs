@@ -62,3 +62,15 @@ pub async fn count_done(db: &impl ConnectionTrait, job_id: Uuid) -> Result<i64, 
         .await?;
     Ok(r.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0))
 }
+
+/// Forgets a started effect that certainly did not happen (the provider refused it), so the
+/// next try starts clean (attempt 1) instead of looking like a retry after an unknown outcome.
+pub async fn abandon(db: &impl ConnectionTrait, key: &str) -> Result<(), StoreError> {
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "DELETE FROM effects WHERE key = $1 AND status = 'started'",
+        [key.into()],
+    ))
+    .await?;
+    Ok(())
+}

@@ -162,3 +162,29 @@ pub async fn emails_since(db: &impl ConnectionTrait, user_id: Uuid, since: DateT
     .map(|c| c.n)
     .unwrap_or(0))
 }
+
+/// Deliveries of `channel` a user caused since `since`: recorded ones (not failed) plus
+/// those still queued, for per-hour limits.
+pub async fn deliveries_since(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    channel: &str,
+    since: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    #[derive(FromQueryResult)]
+    struct Count {
+        n: i64,
+    }
+    Ok(Count::find_by_statement(stmt(
+        db,
+        "SELECT (SELECT count(*) FROM outbox WHERE user_id = $1 AND channel = $2 AND created_at >= $3 \
+                   AND status <> 'failed') + \
+                (SELECT count(*) FROM jobs WHERE kind = 'delivery.' || $2 AND user_id = $1 \
+                   AND status IN ('queued', 'running', 'retrying')) AS n",
+        vec![user_id.into(), channel.into(), since.into()],
+    ))
+    .one(db)
+    .await?
+    .map(|c| c.n)
+    .unwrap_or(0))
+}

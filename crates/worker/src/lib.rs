@@ -92,8 +92,9 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> anyh
     let roles = settings::load_roles(std::path::Path::new(&settings.paths.roles_file))?;
     let timeout = Duration::from_secs(settings.agents.job_timeout_secs);
     let assistant = agents::chat::build(Arc::new(settings.clone()), db.clone())?;
+    let deliverer = Arc::new(delivery_jobs::Deliverer::new(assistant.integrations.clone(), &settings));
     let registry = agent_jobs::register(builtin::registry(), Arc::new(assistant), Arc::new(roles), timeout);
-    let registry = delivery_jobs::register(registry);
+    let registry = delivery_jobs::register(registry, deliverer);
     let handle = start(&settings, db.clone(), redis, registry);
     tracing::info!(name = %handle.name, concurrency = settings.worker.concurrency, "mezzofy-worker ready");
     shutdown.await;

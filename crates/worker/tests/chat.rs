@@ -15,13 +15,14 @@ use testkit::TestApp;
 async fn start_worker(app: &TestApp) -> worker::WorkerHandle {
     let roles = settings::load_roles(std::path::Path::new(&app.settings.paths.roles_file)).unwrap();
     let assistant = agents::chat::build(Arc::new(app.settings.clone()), app.db.clone()).unwrap();
+    let deliverer = Arc::new(worker::delivery_jobs::Deliverer::new(assistant.integrations.clone(), &app.settings));
     let registry = worker::agent_jobs::register(
         worker::builtin::registry(),
         Arc::new(assistant),
         Arc::new(roles),
         Duration::from_secs(60),
     );
-    let registry = worker::delivery_jobs::register(registry);
+    let registry = worker::delivery_jobs::register(registry, deliverer);
     worker::start(&app.settings, app.db.clone(), app.redis.clone(), registry)
 }
 

@@ -27,7 +27,7 @@ pub enum Recipients {
 }
 
 impl Recipients {
-    fn list(self) -> Vec<String> {
+    pub(super) fn list(self) -> Vec<String> {
         match self {
             Recipients::One(s) => {
                 s.split([',', ';']).map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
@@ -39,7 +39,7 @@ impl Recipients {
 
 /// E-mail addresses, or people by role (CEO, CFO, COO, sales manager, …) resolved through
 /// the directory and the users table.
-async fn resolve(ctx: &ToolContext, raw: Vec<String>) -> Result<Vec<String>, ToolError> {
+pub(super) async fn resolve(ctx: &ToolContext, raw: Vec<String>) -> Result<Vec<String>, ToolError> {
     let mut out = Vec::new();
     for r in raw {
         let r = r.trim().to_string();
@@ -66,7 +66,7 @@ async fn resolve(ctx: &ToolContext, raw: Vec<String>) -> Result<Vec<String>, Too
 }
 
 /// The caller's artifacts, checked.
-async fn own_artifacts(ctx: &ToolContext, ids: &[Uuid]) -> Result<Vec<Value>, ToolError> {
+pub(super) async fn own_artifacts(ctx: &ToolContext, ids: &[Uuid]) -> Result<Vec<Value>, ToolError> {
     let mut out = Vec::new();
     for id in ids {
         match store::artifacts::get(&ctx.db, *id).await? {
@@ -86,7 +86,7 @@ fn key_of(ctx: &ToolContext, what: &str, payload: &Value) -> String {
 
 /// Commits the delivery job; the same turn asking for the same delivery twice gets the
 /// first job back.
-async fn enqueue(ctx: &ToolContext, kind: &str, payload: Value) -> Result<(Uuid, bool), ToolError> {
+pub(super) async fn enqueue(ctx: &ToolContext, kind: &str, payload: Value) -> Result<(Uuid, bool), ToolError> {
     let key = key_of(ctx, kind, &payload);
     let job = jobs::NewJob::new(domain::jobs::Queue::Delivery, kind, &payload)
         .priority(80)

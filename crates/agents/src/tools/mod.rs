@@ -10,6 +10,7 @@ mod delivery;
 mod documents;
 mod exports;
 mod knowledge_tools;
+mod m365;
 mod money;
 
 use std::collections::BTreeMap;
@@ -42,6 +43,8 @@ pub struct ToolContext {
     pub today: NaiveDate,
     /// What the turn has read (the consent rule) and the calls held for consent.
     pub trust: Arc<TurnTrust>,
+    /// Microsoft Graph and FCM (when configured).
+    pub integrations: Arc<crate::integrations::Integrations>,
 }
 
 /// How long a held side effect waits for `POST /chat/confirm/{id}`.
@@ -311,6 +314,7 @@ impl ToolRegistry {
         delivery::register(&mut r);
         documents::register(&mut r);
         knowledge_tools::register(&mut r);
+        m365::register(&mut r);
         r
     }
 

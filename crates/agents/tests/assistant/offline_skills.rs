@@ -187,7 +187,7 @@ async fn linkedin_prospecting_with_save_to_crm_does_not_fail_on_the_missing_sear
 }
 
 #[tokio::test]
-async fn pitch_deck_gathers_the_material_and_reports_the_deck_as_not_done() {
+async fn pitch_deck_gathers_the_material_and_builds_the_deck() {
     let env = Env::new().await;
     let r = run(&env, "sales_rep", "sales", "Make a pitch deck for ABC Restaurant Group").await;
     assert_eq!(r.agent_used, Some(AgentKind::Sales));
@@ -196,12 +196,28 @@ async fn pitch_deck_gathers_the_material_and_reports_the_deck_as_not_done() {
     // The catalog, the prospect's record, reference customers in its industry, messaging.
     let mut tools = r.tools_used.clone();
     tools.dedup();
-    assert_eq!(tools, ["products_catalog", "customers_query", "knowledge_search"], "{:?}", r.tools_used);
+    assert_eq!(
+        tools,
+        ["products_catalog", "customers_query", "knowledge_search", "pptx_generator"],
+        "{:?}",
+        r.tools_used
+    );
     let text = &r.response;
     assert!(text.lines().any(|l| l == "- Tailored to: ABC Restaurant Group F&B"), "{text}");
-    // No deck, so no "Pitch deck ready: **…**".
-    assert!(!text.contains("Pitch deck ready"), "{text}");
-    assert_not_done(text, &["pptx_generator"]);
+    assert!(!text.contains("Not done"), "{text}");
+    // The deck is the rep's file: a real PPTX whose title slide names the prospect.
+    assert_eq!(r.artifacts.len(), 1, "{:?}", r.artifacts);
+    let deck = &r.artifacts[0];
+    assert_eq!(deck.kind, "pptx");
+    assert!(text.contains(&format!("Pitch deck ready: **{}** (", deck.name)), "{text}");
+    let row = store::artifacts::get(&env.db, deck.id).await.unwrap().unwrap();
+    let path = std::path::Path::new(&env.settings.paths.data_dir).join("artifacts").join(&row.path);
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(files::sniff_bytes(&bytes).unwrap().kind, "pptx");
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut slide = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("ppt/slides/slide1.xml").unwrap(), &mut slide).unwrap();
+    assert!(slide.contains("ABC Restaurant Group"), "{slide}");
 }
 
 #[tokio::test]
@@ -209,7 +225,7 @@ async fn pitch_deck_gathers_the_material_and_reports_the_deck_as_not_done() {
 async fn offline_tools_used_names_each_tool_once() {
     let env = Env::new().await;
     let r = run(&env, "sales_rep", "sales", "Make a pitch deck for ABC Restaurant Group").await;
-    assert_eq!(r.tools_used, ["products_catalog", "customers_query", "knowledge_search"]);
+    assert_eq!(r.tools_used, ["products_catalog", "customers_query", "knowledge_search", "pptx_generator"]);
 }
 
 #[tokio::test]
