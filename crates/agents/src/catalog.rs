@@ -98,3 +98,36 @@ pub fn tools_for(agent: AgentKind) -> &'static [&'static str] {
         ],
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_listed_tool_exists_and_side_effects_are_declared() {
+        let registry = crate::tools::ToolRegistry::with_builtin();
+        for agent in &AgentKind::ALL {
+            for name in tools_for(*agent) {
+                assert!(registry.get(name).is_some(), "{agent:?} lists {name}, which is not registered");
+            }
+        }
+        // Everything that sends or writes must be held by the consent rule.
+        for name in [
+            "outlook_send_email",
+            "outlook_reply",
+            "teams_post_message",
+            "teams_send_chat",
+            "calendar_create_event",
+            "push_notify",
+            "crm_create_lead",
+            "crm_update_lead",
+            "crm_log_contact",
+            "crm_set_follow_up",
+        ] {
+            assert!(registry.get(name).is_some_and(|t| t.side_effects()), "{name} must declare side effects");
+        }
+        for name in ["web_research", "linkedin_search", "outlook_read_inbox"] {
+            assert!(registry.get(name).is_some_and(|t| t.untrusted_output()), "{name} returns outside content");
+        }
+    }
+}

@@ -8,8 +8,10 @@ use std::time::Duration;
 use anyhow::Context;
 
 /// Built once per process and shared.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Integrations {
+    /// Where artifacts live: `paths.data_dir/artifacts`, or an S3-compatible bucket.
+    pub storage: files::ArtifactStorage,
     pub graph: Option<graph::GraphClient>,
     pub fcm: Option<std::sync::Arc<push::FcmClient>>,
     /// The mailbox / Teams identity deliveries are sent as.
@@ -18,6 +20,46 @@ pub struct Integrations {
     pub team_id: String,
     /// Channel names mapped to ids (others are looked up by display name).
     pub channels: std::collections::BTreeMap<String, String>,
+    /// The one client for user-chosen URLs (refuses private and metadata addresses).
+    pub web: Option<web::SafeClient>,
+    /// Whether a LinkedIn session cookie is configured.
+    pub linkedin_configured: bool,
+}
+
+impl Default for Integrations {
+    /// Nothing configured; artifacts in `./data/artifacts`.
+    fn default() -> Self {
+        Self {
+            storage: files::ArtifactStorage::local(files::LocalStore::new("./data/artifacts")),
+            graph: None,
+            fcm: None,
+            sender: String::new(),
+            team_id: String::new(),
+            channels: Default::default(),
+            web: None,
+            linkedin_configured: false,
+        }
+    }
+}
+
+/// The artifact storage the settings name (`storage.*`).
+pub fn storage_from_settings(s: &settings::Settings) -> anyhow::Result<files::ArtifactStorage> {
+    let st = &s.storage;
+    let config = files::StorageConfig {
+        kind: match st.kind {
+            settings::StorageKind::Local => files::StorageKind::Local,
+            settings::StorageKind::S3 => files::StorageKind::S3,
+        },
+        bucket: st.bucket.clone(),
+        endpoint: st.endpoint.clone(),
+        region: st.region.clone(),
+        prefix: st.prefix.clone(),
+        access_key_id: st.access_key_id.clone(),
+        secret_access_key: st.secret_access_key.expose().to_string(),
+        allow_http: st.allow_http,
+    };
+    let local_root = std::path::Path::new(&s.paths.data_dir).join("artifacts");
+    Ok(files::ArtifactStorage::from_config(&config, local_root)?)
 }
 
 impl Integrations {
@@ -41,7 +83,19 @@ impl Integrations {
         } else {
             None
         };
+        let w = &s.web;
+        let policy = web::WebPolicy {
+            timeout: Duration::from_secs(w.timeout_secs),
+            max_bytes: w.max_bytes,
+            max_redirects: w.max_redirects,
+            allow: w.allow_networks.iter().filter_map(|n| n.parse().ok()).collect(),
+            ..web::WebPolicy::default()
+        };
+        let web = Some(web::SafeClient::new(policy).context("web client")?);
         Ok(Self {
+            storage: storage_from_settings(s)?,
+            web,
+            linkedin_configured: !w.linkedin_cookie.is_empty(),
             graph,
             fcm,
             sender: ms.sender_user_id.clone(),

@@ -5,7 +5,7 @@
 use actix_multipart::Multipart;
 use chrono::{DateTime, Utc};
 use domain::{Permission, Principal};
-use files::{Category, LocalStore};
+use files::{ArtifactStorage, Category};
 use futures_util::StreamExt;
 use serde::Serialize;
 use store::artifacts::{ArtifactRow, NewArtifact};
@@ -63,8 +63,9 @@ pub struct ArtifactList {
     pub total: u64,
 }
 
-pub fn store(ctx: &AppContext) -> LocalStore {
-    LocalStore::new(std::path::Path::new(&ctx.settings.paths.data_dir).join("artifacts"))
+/// The process's artifact storage (local directory or S3, from `storage.*`).
+pub fn store(ctx: &AppContext) -> ArtifactStorage {
+    ctx.assistant.integrations.storage.clone()
 }
 
 /// Removes the temporary file when the upload ends, however it ends.
@@ -187,7 +188,7 @@ pub async fn upload(ctx: &AppContext, caller: &Principal, mut form: Multipart) -
     {
         return Err(ApiError::not_found("no such session"));
     }
-    let key = LocalStore::new_key(detected.extension);
+    let key = ArtifactStorage::new_key(detected.extension);
     store.put_file(&tmp.0, &key).await.map_err(ApiError::internal)?;
     let row = store::artifacts::insert(
         &ctx.db,

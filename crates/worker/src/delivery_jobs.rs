@@ -29,15 +29,11 @@ use crate::runtime::{EffectAttempt, JobContext, JobFailure, KindSpec, Registry};
 /// What the delivery jobs need: the provider clients and where artifacts are stored.
 pub struct Deliverer {
     pub integrations: Arc<Integrations>,
-    pub artifacts: files::LocalStore,
 }
 
 impl Deliverer {
-    pub fn new(integrations: Arc<Integrations>, settings: &settings::Settings) -> Self {
-        Self {
-            integrations,
-            artifacts: files::LocalStore::new(std::path::Path::new(&settings.paths.data_dir).join("artifacts")),
-        }
+    pub fn new(integrations: Arc<Integrations>) -> Self {
+        Self { integrations }
     }
 }
 
@@ -204,8 +200,13 @@ async fn email(d: Arc<Deliverer>, ctx: JobContext, payload: Value) -> Result<Val
             if a.size_bytes.unwrap_or(0) as u64 > MAX_ATTACHMENT_BYTES {
                 return Err(JobFailure::permanent(format!("{} is too large to attach", a.name)));
             }
-            let path = d.artifacts.path_of(&a.path).map_err(|e| JobFailure::permanent(e.to_string()))?;
-            let bytes = tokio::fs::read(&path).await.map_err(|e| JobFailure::retry(format!("{}: {e}", a.name)))?;
+            let bytes = match d.integrations.storage.read_all(&a.path, MAX_ATTACHMENT_BYTES).await {
+                Ok(b) => b,
+                Err(files::StoreFileError::NotFound) => {
+                    return Err(JobFailure::permanent(format!("the content of {} is gone", a.name)));
+                }
+                Err(e) => return Err(JobFailure::retry(format!("{}: {e}", a.name))),
+            };
             files.push(graph::Attachment { name: a.name.clone(), content_type: a.content_type.clone(), bytes });
         }
         let mail = graph::OutgoingMail {

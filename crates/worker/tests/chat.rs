@@ -15,7 +15,7 @@ use testkit::TestApp;
 async fn start_worker(app: &TestApp) -> worker::WorkerHandle {
     let roles = settings::load_roles(std::path::Path::new(&app.settings.paths.roles_file)).unwrap();
     let assistant = agents::chat::build(Arc::new(app.settings.clone()), app.db.clone()).unwrap();
-    let deliverer = Arc::new(worker::delivery_jobs::Deliverer::new(assistant.integrations.clone(), &app.settings));
+    let deliverer = Arc::new(worker::delivery_jobs::Deliverer::new(assistant.integrations.clone()));
     let registry = worker::agent_jobs::register(
         worker::builtin::registry(),
         Arc::new(assistant),

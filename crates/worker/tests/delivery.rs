@@ -34,7 +34,7 @@ fn with_graph(s: &mut settings::Settings, fake: &FakeGraph) {
 
 fn start_worker(app: &TestApp) -> worker::WorkerHandle {
     let assistant = agents::chat::build(Arc::new(app.settings.clone()), app.db.clone()).unwrap();
-    let deliverer = Arc::new(worker::delivery_jobs::Deliverer::new(assistant.integrations.clone(), &app.settings));
+    let deliverer = Arc::new(worker::delivery_jobs::Deliverer::new(assistant.integrations.clone()));
     let registry = worker::delivery_jobs::register(worker::Registry::default(), deliverer);
     worker::start(&app.settings, app.db.clone(), app.redis.clone(), registry)
 }

@@ -184,6 +184,8 @@ pub struct PlanRun {
     pub needs_input: bool,
     /// A step failed or was refused: the plan stopped there.
     pub stopped: bool,
+    /// Why tools that need an unconfigured service did not run.
+    pub not_configured: Vec<String>,
 }
 
 /// Runs `skill` with `filled`; `status` hears each step's progress line.
@@ -261,6 +263,15 @@ pub async fn run(
                 }
                 run.steps.push(StepReport { tool: step.tool.clone(), status: StepStatus::Done });
             }
+            Err(ToolError::NotConfigured(why)) => {
+                // Like a tool this server does not have: later steps that need its output
+                // are skipped, and the answer says why.
+                run.steps.push(StepReport { tool: step.tool.clone(), status: StepStatus::Unavailable });
+                run.not_configured.push(why);
+                if let Some(name) = &step.save_as {
+                    missing_outputs.push((name.clone(), step.tool.clone()));
+                }
+            }
             Err(e) => {
                 run.stopped = true;
                 let msg = match &e {
@@ -280,7 +291,7 @@ pub async fn run(
         run.steps.iter().filter(|s| s.status == StepStatus::Unavailable).map(|s| s.tool.as_str()).collect();
     if !unavailable.is_empty() {
         text.push_str(&format!(
-            "\n\nNot done: {} — not available on this server yet, so those steps were skipped.",
+            "\n\nNot done: {} — not available on this server, so those steps were skipped.",
             unavailable.iter().map(|t| describe(t)).collect::<Vec<_>>().join(", ")
         ));
         let blocked: Vec<&str> =
@@ -288,6 +299,9 @@ pub async fn run(
         if !blocked.is_empty() {
             text.push_str(&format!("\nAlso skipped, because they needed those results: {}.", blocked.join(", ")));
         }
+    }
+    for why in &run.not_configured {
+        text.push_str(&format!("\n({why})"));
     }
     for n in &filled.notes {
         text.push_str(&format!("\n\nNote: {n}."));

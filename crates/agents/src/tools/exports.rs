@@ -144,8 +144,8 @@ pub(crate) async fn save(
     mime: &str,
     bytes: &[u8],
 ) -> Result<ArtifactRef, ToolError> {
-    let store = files::LocalStore::new(std::path::Path::new(&ctx.settings.paths.data_dir).join("artifacts"));
-    let key = files::LocalStore::new_key(kind);
+    let store = &ctx.integrations.storage;
+    let key = files::ArtifactStorage::new_key(kind);
     let size = store.put_bytes(bytes, &key).await.map_err(|e| {
         tracing::error!(error = %e, "could not store a generated file");
         ToolError::Failed("the file could not be stored".into())

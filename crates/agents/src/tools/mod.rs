@@ -12,6 +12,7 @@ mod exports;
 mod knowledge_tools;
 mod m365;
 mod money;
+mod web_tools;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -140,6 +141,10 @@ pub enum ToolError {
     NotFound(String),
     #[error("the tool '{0}' is not available on this server")]
     Unavailable(String),
+    /// The tool exists but the service it needs is not set up here; the message says what
+    /// is missing.
+    #[error("{0}")]
+    NotConfigured(String),
     #[error("{0}")]
     Failed(String),
 }
@@ -315,6 +320,7 @@ impl ToolRegistry {
         documents::register(&mut r);
         knowledge_tools::register(&mut r);
         m365::register(&mut r);
+        web_tools::register(&mut r);
         r
     }
 

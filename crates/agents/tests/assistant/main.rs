@@ -10,3 +10,4 @@ mod offline_skills;
 mod providers;
 mod routing;
 mod statement;
+mod web;

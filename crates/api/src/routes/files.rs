@@ -1,9 +1,8 @@
 use actix_multipart::Multipart;
 use actix_web::web::{Data, Json, Path, Query};
 use actix_web::{HttpResponse, delete, get, post};
-use futures_util::stream;
+use futures_util::StreamExt;
 use serde::Deserialize;
-use tokio::io::AsyncReadExt;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -71,30 +70,17 @@ pub async fn list_alias(
 #[get("/{id}")]
 pub async fn download(ctx: Data<AppContext>, caller: Authenticated, id: Path<Uuid>) -> ApiResult<HttpResponse> {
     let a = artifacts::visible(&ctx, &caller.principal, id.into_inner()).await?;
-    let file = artifacts::store(&ctx).open(&a.path).await.map_err(|e| match e {
+    let (size, body) = artifacts::store(&ctx).read_stream(&a.path).await.map_err(|e| match e {
         ::files::StoreFileError::NotFound => ApiError::not_found("the file's content is gone"),
         other => ApiError::internal(other),
     })?;
-    let body = stream::unfold(Some(file), |state| async move {
-        let mut file = state?;
-        let mut buf = vec![0u8; 64 * 1024];
-        match file.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok::<_, std::io::Error>(actix_web::web::Bytes::from(buf)), Some(file)))
-            }
-            Err(e) => Some((Err(e), None)),
-        }
-    });
+    let body = body.map(|chunk| chunk.map_err(std::io::Error::other));
     let mut res = HttpResponse::Ok();
     res.content_type(a.content_type.as_str())
         .insert_header(("Content-Disposition", ::files::content_disposition(&a.name)))
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .insert_header(("Cache-Control", "private, no-store"));
-    if let Some(size) = a.size_bytes {
-        res.no_chunking(size as u64);
-    }
+    res.no_chunking(size);
     Ok(res.streaming(body))
 }
 
