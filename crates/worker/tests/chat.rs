@@ -220,3 +220,69 @@ async fn the_hourly_email_cap_is_enforced_before_anything_is_queued() {
     .unwrap();
     assert_eq!((jobs.len(), total), (0, 0));
 }
+
+#[tokio::test]
+async fn with_microsoft_365_configured_the_statement_reaches_the_ceo_through_graph_once() {
+    use graph::fake::{FAKE_CLIENT_ID, FAKE_CLIENT_SECRET, FAKE_TENANT_ID, FakeGraph};
+    let fake = FakeGraph::start().await;
+    let cfg = fake.config();
+    let app = TestApp::spawn_with(|s| {
+        s.worker.sweep_interval_ms = 100;
+        let ms = &mut s.delivery.ms365;
+        ms.tenant_id = FAKE_TENANT_ID.into();
+        ms.client_id = FAKE_CLIENT_ID.into();
+        ms.client_secret = settings::Secret::new(FAKE_CLIENT_SECRET);
+        ms.graph_base_url = cfg.graph_base_url.clone();
+        ms.login_base_url = cfg.login_base_url.clone();
+        ms.sender_user_id = "assistant@mezzofy.com".into();
+    })
+    .await;
+    store::demo::seed_company_demo(&app.db, chrono::Utc::now().date_naive(), 11).await.unwrap();
+    let cfo = app.create_user("finance_manager").await;
+    let t = app.tokens(&cfo).await;
+    let worker = start_worker(&app).await;
+    let body: Value = app
+        .client
+        .post(app.url("/chat/send"))
+        .bearer_auth(&t.access)
+        .json(&json!({"message": "Generate the latest financial statement and send to CEO"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["tools_used"], json!(["finance_summary", "pdf_generator", "outlook_send_email"]), "{body}");
+    let pdf_id: uuid::Uuid = serde_json::from_value(body["artifacts"][0]["id"].clone()).unwrap();
+    let (jobs, _) = store::jobs::list(
+        &app.db,
+        &store::jobs::JobFilter { kind: Some("delivery.email".into()), ..Default::default() },
+        0,
+        10,
+    )
+    .await
+    .unwrap();
+    let job = finished_job(&app, &t.access, &jobs[0].id.to_string()).await;
+    assert_eq!(job["status"], "completed", "{job}");
+
+    // One e-mail through Graph, from the assistant's mailbox, with the real PDF attached.
+    let sent = fake.sent_mails();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].user, "assistant@mezzofy.com");
+    assert_eq!(sent[0].to, ["ceo@mezzofy.com"]);
+    let p = agents::period::parse("last_month", chrono::Utc::now().date_naive()).unwrap();
+    let s = store::company::finance_summary(&app.db, p.from, p.to).await.unwrap();
+    assert!(sent[0].body.contains(&agents::tools::format_cents("SGD", s.net_income_cents)), "{}", sent[0].body);
+    let row = store::artifacts::get(&app.db, pdf_id).await.unwrap().unwrap();
+    let stored =
+        std::fs::read(std::path::Path::new(&app.settings.paths.data_dir).join("artifacts").join(&row.path)).unwrap();
+    assert_eq!(sent[0].attachments.len(), 1);
+    assert_eq!(sent[0].attachments[0].bytes, stored);
+    assert!(stored.starts_with(b"%PDF-"));
+    let admin = app.create_user("admin").await;
+    let outbox: Value =
+        app.get("/admin/outbox?channel=email", &app.tokens(&admin).await.access).await.json().await.unwrap();
+    assert_eq!(outbox["total"], 1);
+    assert_eq!(outbox["entries"][0]["status"], "sent");
+    worker.stop().await;
+}

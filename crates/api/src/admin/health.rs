@@ -55,9 +55,12 @@ pub struct AdminHealth {
     pub schedulers: Vec<ProcessHealth>,
     /// Per-queue counts, oldest waiting age and throughput.
     pub queues: Vec<crate::jobs::QueueView>,
-    /// Configured LLM providers and their state; empty until providers are configured.
+    /// Configured LLM providers (name, model, vision, circuit breaker); empty: offline.
     #[schema(value_type = Vec<Object>)]
     pub llm_providers: Vec<serde_json::Value>,
+    /// Delivery and storage back ends: which are configured (`outbox` when not).
+    #[schema(value_type = Object)]
+    pub integrations: serde_json::Value,
 }
 
 async fn component<F, E>(check: F) -> ComponentHealth
@@ -127,7 +130,27 @@ pub async fn detailed(ctx: &AppContext, caller: &Principal) -> ApiResult<(AdminH
             workers: workers.into_iter().map(to_process).collect(),
             schedulers: schedulers.into_iter().map(to_process).collect(),
             queues,
-            llm_providers: Vec::new(),
+            llm_providers: ctx
+                .assistant
+                .llm
+                .providers()
+                .into_iter()
+                .map(|p| {
+                    let breaker = ctx.assistant.llm.breaker_state(&p.name).map(|b| format!("{b:?}").to_lowercase());
+                    serde_json::json!({"name": p.name, "model": p.model, "vision": p.vision, "breaker": breaker})
+                })
+                .collect(),
+            integrations: {
+                let i = &ctx.assistant.integrations;
+                serde_json::json!({
+                    "microsoft_365": if i.graph.is_some() { "configured" } else { "outbox" },
+                    "teams_team": if i.team_id.is_empty() { None } else { Some(&i.team_id) },
+                    "push": if i.fcm.is_some() { "configured" } else { "outbox" },
+                    "storage": i.storage.describe(),
+                    "web_client": if i.web.is_some() { "ssrf-guarded" } else { "off" },
+                    "linkedin": if i.linkedin_configured { "cookie set (not used by this build)" } else { "not configured" },
+                })
+            },
         },
         ok,
     ))

@@ -296,5 +296,10 @@ async fn admin_health_lists_components() {
     assert_eq!(body["database"]["status"], "ok");
     assert_eq!(body["redis"]["status"], "ok");
     assert!(body["database"]["latency_ms"].as_f64().is_some());
-    assert!(body["workers"].is_array() && body["queues"].is_array() && body["llm_providers"].is_array());
+    assert!(body["workers"].is_array() && body["queues"].is_array());
+    // A new machine: offline, every delivery to the outbox, files on local disk.
+    assert_eq!(body["llm_providers"], serde_json::json!([]));
+    let i = &body["integrations"];
+    assert_eq!((i["microsoft_365"].as_str(), i["push"].as_str()), (Some("outbox"), Some("outbox")), "{i}");
+    assert!(i["storage"].as_str().unwrap().starts_with("local:"), "{i}");
 }
