@@ -10,6 +10,7 @@ mod m20261124_000003_company;
 mod m20261124_000004_artifacts;
 mod m20261124_000005_outbox;
 mod m20261124_000006_devices_consent;
+mod m20261124_000007_webhooks_schedules;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_artifacts::Migration),
             Box::new(m20261124_000005_outbox::Migration),
             Box::new(m20261124_000006_devices_consent::Migration),
+            Box::new(m20261124_000007_webhooks_schedules::Migration),
         ]
     }
 }

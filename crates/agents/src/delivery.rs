@@ -34,6 +34,9 @@ pub struct EmailJob {
 pub struct TeamsJob {
     pub user_id: Uuid,
     pub channel: String,
+    /// Another team than the configured one (a reply to a Teams activity).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<String>,
     pub text: String,
     pub attachments: Vec<Uuid>,
 }

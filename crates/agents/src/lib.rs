@@ -20,6 +20,7 @@ pub mod chat;
 pub mod consent;
 pub mod delivery;
 pub mod integrations;
+pub mod task;
 pub mod usage;
 
 pub use chat::{AGENT_TURN, ChatError, ChatResponse, TurnJob};

@@ -32,6 +32,8 @@ pub struct AppContext {
     pub started_at: Instant,
     /// Router, agents, tools, knowledge and LLM providers.
     pub assistant: Arc<agents::Assistant>,
+    /// Verifies Bot Framework tokens (`POST /webhooks/teams`) when the bot is configured.
+    pub teams_bot: Option<Arc<webhooks::BotFrameworkVerifier>>,
 }
 
 impl AppContext {

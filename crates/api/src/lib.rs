@@ -14,6 +14,7 @@ mod metrics;
 mod openapi;
 mod routes;
 mod startup;
+pub mod webhooks;
 
 pub use context::AppContext;
 pub use startup::{Application, build_context};

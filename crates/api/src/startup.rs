@@ -46,7 +46,9 @@ pub async fn build_context(settings: Settings, roles: RoleCatalog) -> anyhow::Re
         0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
         n => n,
     };
+    let teams_bot = crate::webhooks::teams_bot(&settings).context("the Teams bot verifier")?;
     Ok(AppContext {
+        teams_bot,
         trusted_proxies: client::parse_trusted(&settings.server.trusted_proxies),
         users: UserCache::new(Duration::from_secs(settings.auth.user_cache_secs)),
         roles: Arc::new(roles),
@@ -110,6 +112,7 @@ impl Application {
                         .service(routes::admin::list_audit)
                         .service(routes::admin::llm_usage)
                         .service(routes::admin::list_outbox)
+                        .service(routes::webhooks::list_events)
                         .service(routes::admin::admin_health)
                         .service(routes::jobs::queues)
                         .service(routes::jobs::list_jobs)
@@ -123,6 +126,12 @@ impl Application {
                         .service(routes::chat::sessions)
                         .service(routes::chat::history)
                         .service(routes::chat::confirm),
+                )
+                .service(
+                    scope("/webhooks")
+                        .service(routes::webhooks::mezzofy)
+                        .service(routes::webhooks::teams)
+                        .service(routes::webhooks::custom),
                 )
                 .service(
                     scope("/devices")

@@ -12,9 +12,11 @@ mod load;
 mod model;
 mod secret;
 pub mod telemetry;
+mod webhooks;
 
 pub use integrations::{Ms365Settings, PushSettings, StorageKind, StorageSettings, WebSettings};
 pub use llm::{AgentSettings, DeliverySettings, LlmSettings, Price, ProviderSettings};
 pub use load::{ConfigError, Sources, load, load_roles};
 pub use model::*;
 pub use secret::Secret;
+pub use webhooks::{RouteDelivery, SignatureScheme, WebhookRoute, WebhookSettings, WebhookSource};

@@ -42,6 +42,9 @@ const ENV_ALIASES: &[(&str, &str)] = &[
     ("S3_ACCESS_KEY_ID", "storage.access_key_id"),
     ("S3_SECRET_ACCESS_KEY", "storage.secret_access_key"),
     ("LINKEDIN_COOKIE", "web.linkedin_cookie"),
+    ("WEBHOOK_SECRET", "webhooks.secret"),
+    ("WEBHOOK_SECRET_PREVIOUS", "webhooks.previous_secret"),
+    ("TEAMS_BOT_APP_ID", "webhooks.teams_app_id"),
 ];
 
 /// Prefix of the generic form: `MEZZOFY__AUTH__ACCESS_TOKEN_MINUTES=30`.
@@ -377,6 +380,33 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
         return Err(key_err("storage.bucket", "storage.type is s3 but no bucket is set (S3_BUCKET)"));
     }
     range("web.timeout_secs", s.web.timeout_secs, 1, 300)?;
+    range("webhooks.body_limit_bytes", s.webhooks.body_limit_bytes as u64, 1024, 16 << 20)?;
+    for (name, src) in &s.webhooks.sources {
+        if name == "mezzofy"
+            || name == "teams"
+            || name.is_empty()
+            || !name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        {
+            return Err(key_err(
+                &format!("webhooks.sources.{}", clip(name)),
+                "a source name is lower-case letters, digits, - or _ (and not mezzofy or teams)",
+            ));
+        }
+        if src.secrets.iter().all(|s| s.is_empty()) {
+            return Err(key_err(&format!("webhooks.sources.{name}.secrets"), "at least one secret is needed"));
+        }
+    }
+    for (i, r) in s.webhooks.routes.iter().enumerate() {
+        if !domain::AGENTS.contains(&r.agent.as_str()) {
+            return Err(key_err(
+                &format!("webhooks.routes[{i}].agent"),
+                format!("'{}' is not an agent ({})", clip(&r.agent), domain::AGENTS.join(", ")),
+            ));
+        }
+        if r.message.trim().is_empty() {
+            return Err(key_err(&format!("webhooks.routes[{i}].message"), "must not be empty"));
+        }
+    }
     range("web.max_bytes", s.web.max_bytes, 1024, 1 << 30)?;
     range("web.max_redirects", s.web.max_redirects as u64, 0, 20)?;
     for net in &s.web.allow_networks {

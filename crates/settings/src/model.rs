@@ -34,6 +34,7 @@ pub struct Settings {
     pub delivery: crate::DeliverySettings,
     pub storage: crate::StorageSettings,
     pub web: crate::WebSettings,
+    pub webhooks: crate::WebhookSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -17,6 +17,7 @@ pub mod outbox;
 pub mod pending;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use std::time::{Duration, Instant};
 

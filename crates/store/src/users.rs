@@ -262,3 +262,28 @@ pub async fn count_active_with_role(db: &impl ConnectionTrait, role: &str) -> Re
         .await?;
     Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0) as u64)
 }
+
+/// The address of the assistant's own account: the actor of webhook handlers and built-in
+/// schedules (`.invalid` is reserved: it can never be a real mailbox).
+pub const SYSTEM_EMAIL: &str = "assistant@mezzofy.invalid";
+
+/// The assistant's own account, created on first use: deactivated (it cannot sign in),
+/// role `admin`, department `management`.
+pub async fn ensure_system(db: &impl ConnectionTrait, password_hash: &str) -> Result<Uuid, StoreError> {
+    #[derive(sea_orm::FromQueryResult)]
+    struct Id {
+        id: Uuid,
+    }
+    let row = Id::find_by_statement(sea_orm::Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "WITH i AS (INSERT INTO users (id, email, password_hash, name, department, role, is_active) \
+                    VALUES ($1, $2, $3, 'Mezzofy Assistant', 'management', 'admin', false) \
+                    ON CONFLICT (email) DO NOTHING RETURNING id) \
+         SELECT id FROM i UNION ALL SELECT id FROM users WHERE email = $2 AND NOT EXISTS (SELECT 1 FROM i)",
+        [Uuid::now_v7().into(), SYSTEM_EMAIL.into(), password_hash.into()],
+    ))
+    .one(db)
+    .await?
+    .ok_or_else(|| StoreError::Invalid("the system user vanished".into()))?;
+    Ok(row.id)
+}

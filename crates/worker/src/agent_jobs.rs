@@ -35,6 +35,21 @@ async fn turn(
     Ok(result)
 }
 
+/// `agent.task`: a schedule's or a webhook's work for an agent (see `agents::task`).
+async fn task(
+    assistant: Arc<Assistant>,
+    roles: Arc<RoleCatalog>,
+    ctx: JobContext,
+    payload: Value,
+) -> Result<Value, JobFailure> {
+    let job: agents::task::TaskJob =
+        serde_json::from_value(payload).map_err(|e| JobFailure::permanent(format!("invalid payload: {e}")))?;
+    ctx.progress(10, "Working on it…").await;
+    let result = agents::task::run(&assistant, &roles, ctx.job_id, job).await.map_err(JobFailure::retry)?;
+    publish(&ctx.redis, ctx.user_id, json!({"type": "complete", "task_id": ctx.job_id, "response": result})).await;
+    Ok(result)
+}
+
 /// Adds the assistant's job kinds to `registry`.
 pub fn register(
     registry: Registry,
@@ -42,8 +57,12 @@ pub fn register(
     roles: Arc<RoleCatalog>,
     job_timeout: Duration,
 ) -> Registry {
-    let spec = KindSpec::new(move |ctx, payload| turn(assistant.clone(), roles.clone(), ctx, payload))
+    let (a, r) = (assistant.clone(), roles.clone());
+    let turn_spec = KindSpec::new(move |ctx, payload| turn(a.clone(), r.clone(), ctx, payload))
         .retry(RetryPolicy::default())
         .limits(job_timeout, job_timeout + Duration::from_secs(30));
-    registry.register(AGENT_TURN, spec)
+    let task_spec = KindSpec::new(move |ctx, payload| task(assistant.clone(), roles.clone(), ctx, payload))
+        .retry(RetryPolicy::default())
+        .limits(job_timeout, job_timeout + Duration::from_secs(30));
+    registry.register(AGENT_TURN, turn_spec).register(agents::task::AGENT_TASK, task_spec)
 }

@@ -244,7 +244,8 @@ async fn teams(d: Arc<Deliverer>, ctx: JobContext, payload: Value) -> Result<Val
     let c = &ctx;
     deliver(&ctx, "post", "teams", r, |attempt| async move {
         let Some(g) = &d.integrations.graph else { return Ok(Sent::Outbox(NOT_CONFIGURED)) };
-        if d.integrations.team_id.is_empty() {
+        let team = job.team_id.clone().unwrap_or_else(|| d.integrations.team_id.clone());
+        if team.is_empty() {
             return Err(JobFailure::permanent("MS_TEAMS_TEAM_ID is not set: no team to post to"));
         }
         let fail = |e: graph::GraphError| async move {
@@ -253,7 +254,7 @@ async fn teams(d: Arc<Deliverer>, ctx: JobContext, payload: Value) -> Result<Val
         };
         let channel = match d.integrations.channels.get(&job.channel) {
             Some(id) => id.clone(),
-            None => match g.resolve_channel(&d.integrations.team_id, &job.channel).await {
+            None => match g.resolve_channel(&team, &job.channel).await {
                 Ok(id) => id,
                 Err(e) => return Err(fail(e).await),
             },
@@ -261,7 +262,7 @@ async fn teams(d: Arc<Deliverer>, ctx: JobContext, payload: Value) -> Result<Val
         let links: Vec<(String, String)> =
             attached.files.iter().map(|(a, url)| (a.name.clone(), url.clone())).collect();
         let html = agents::delivery::text_to_html(&job.text);
-        match g.post_channel_message(&d.integrations.team_id, &channel, &html, &links).await {
+        match g.post_channel_message(&team, &channel, &html, &links).await {
             Ok(id) => Ok(Sent::Ok(json!({"provider": "graph", "channel_id": channel, "message_id": id}))),
             Err(e) => Err(fail(e).await),
         }

@@ -9,6 +9,7 @@ pub mod delivery_jobs;
 mod executor;
 pub mod runtime;
 pub mod sweeper;
+pub mod webhook_jobs;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -93,8 +94,10 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> anyh
     let timeout = Duration::from_secs(settings.agents.job_timeout_secs);
     let assistant = agents::chat::build(Arc::new(settings.clone()), db.clone())?;
     let deliverer = Arc::new(delivery_jobs::Deliverer::new(assistant.integrations.clone()));
-    let registry = agent_jobs::register(builtin::registry(), Arc::new(assistant), Arc::new(roles), timeout);
+    let assistant = Arc::new(assistant);
+    let registry = agent_jobs::register(builtin::registry(), assistant.clone(), Arc::new(roles), timeout);
     let registry = delivery_jobs::register(registry, deliverer);
+    let registry = webhook_jobs::register(registry, assistant);
     let handle = start(&settings, db.clone(), redis, registry);
     tracing::info!(name = %handle.name, concurrency = settings.worker.concurrency, "mezzofy-worker ready");
     shutdown.await;

@@ -205,6 +205,7 @@ async fn teams_posts_and_calendar_events_reach_graph() {
     let (pdf, _) = pdf_of(&app, mgr.id).await;
     let worker = start_worker(&app);
     let post = TeamsJob {
+        team_id: None,
         user_id: mgr.id,
         channel: "sales".into(),
         text: "Pipeline <report> attached".into(),

@@ -225,6 +225,7 @@ impl TypedTool for PostTeams {
         let payload = serde_json::to_value(TeamsJob {
             user_id: ctx.principal.user_id,
             channel: channel.clone(),
+            team_id: None,
             text,
             attachments,
         })

@@ -7,3 +7,4 @@ pub mod devices;
 pub mod files;
 pub mod jobs;
 pub mod system;
+pub mod webhooks;

@@ -13,3 +13,4 @@ mod health;
 mod jobs;
 mod rate_limit;
 mod revocation;
+mod webhooks;

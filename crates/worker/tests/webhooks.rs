@@ -1,0 +1,182 @@
+//! Webhook events processed by the worker: each Mezzofy event's handler, once.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use store::ConnectionTrait;
+use testkit::TestApp;
+use uuid::Uuid;
+
+fn start_worker(app: &TestApp) -> worker::WorkerHandle {
+    let roles = settings::load_roles(std::path::Path::new(&app.settings.paths.roles_file)).unwrap();
+    let assistant = Arc::new(agents::chat::build(Arc::new(app.settings.clone()), app.db.clone()).unwrap());
+    let registry = worker::agent_jobs::register(
+        worker::Registry::default(),
+        assistant.clone(),
+        Arc::new(roles),
+        Duration::from_secs(60),
+    );
+    let registry = worker::webhook_jobs::register(registry, assistant);
+    worker::start(&app.settings, app.db.clone(), app.redis.clone(), registry)
+}
+
+/// Stores an event and its job as the api does.
+async fn deliver(app: &TestApp, event: &str, id: &str, data: Value) -> Uuid {
+    let payload = json!({"id": id, "event": event, "data": data});
+    let (row, _) = store::webhooks::record(&app.db, Uuid::now_v7(), "mezzofy", event, id, payload, None).await.unwrap();
+    let job = jobs::NewJob::new(domain::jobs::Queue::Webhook, "webhook.process", json!({"event": row.id}))
+        .idempotency_key(format!("webhook:{}", row.id));
+    let e = jobs::enqueue(&app.db, job).await.unwrap();
+    store::webhooks::set_job(&app.db, row.id, e.id).await.unwrap();
+    row.id
+}
+
+async fn processed(app: &TestApp, id: Uuid) -> store::webhooks::EventRow {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let ev = store::webhooks::get(&app.db, id).await.unwrap().unwrap();
+        if ev.status == "completed" || ev.status == "failed" {
+            return ev;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "not processed: {ev:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn jobs_of(app: &TestApp, kind: &str) -> Vec<store::jobs::JobRow> {
+    let f = store::jobs::JobFilter { kind: Some(kind.into()), ..Default::default() };
+    store::jobs::list(&app.db, &f, 0, 100).await.unwrap().0
+}
+
+#[tokio::test]
+async fn a_sign_up_becomes_a_lead_a_welcome_email_and_a_sales_notice_once() {
+    let app = TestApp::spawn_with(|s| s.worker.sweep_interval_ms = 100).await;
+    let worker = start_worker(&app);
+    let id = deliver(
+        &app,
+        "customer_signed_up",
+        "evt_signup_1",
+        json!({"company_name": "ABC Restaurant Group", "email": "info@abcrestaurant.sg", "plan": "enterprise", "country": "SG"}),
+    )
+    .await;
+    let ev = processed(&app, id).await;
+    assert_eq!(ev.status, "completed", "{ev:?}");
+    let f = store::company::LeadFilter { query: Some("ABC Restaurant Group".into()), limit: 10, ..Default::default() };
+    let leads = store::company::search_leads(&app.db, &f).await.unwrap();
+    assert_eq!(leads.len(), 1);
+    assert_eq!(leads[0].contact_email.as_deref(), Some("info@abcrestaurant.sg"));
+    assert_eq!(leads[0].source.as_deref(), Some("signup"));
+    let emails = jobs_of(&app, "delivery.email").await;
+    assert_eq!(emails.len(), 1);
+    assert_eq!(emails[0].payload["to"], json!(["info@abcrestaurant.sg"]));
+    assert!(emails[0].payload["html"].as_str().unwrap().contains("ABC Restaurant Group"), "{}", emails[0].payload);
+    let posts = jobs_of(&app, "delivery.teams").await;
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].payload["channel"], "sales");
+
+    // The event is processed again (a replay): nothing new.
+    app.db
+        .execute_unprepared(&format!(
+            "UPDATE webhook_events SET status = 'received' WHERE id = '{id}'; \
+             UPDATE jobs SET status = 'queued', finished_at = NULL, pushed_at = NULL, run_at = now() WHERE id = '{}'",
+            ev.job_id.unwrap()
+        ))
+        .await
+        .unwrap();
+    let ev = processed(&app, id).await;
+    assert_eq!(ev.status, "completed");
+    assert_eq!(store::company::search_leads(&app.db, &f).await.unwrap().len(), 1);
+    assert_eq!(jobs_of(&app, "delivery.email").await.len(), 1);
+    assert_eq!(jobs_of(&app, "delivery.teams").await.len(), 1);
+    worker.stop().await;
+}
+
+#[tokio::test]
+async fn orders_tickets_and_releases_reach_their_departments() {
+    let app = TestApp::spawn_with(|s| {
+        s.worker.sweep_interval_ms = 100;
+        s.webhooks.large_order_cents = 500_000;
+    })
+    .await;
+    store::demo::seed_company_demo(&app.db, chrono::Utc::now().date_naive(), 4).await.unwrap();
+    let customer =
+        store::company::search_customers(&app.db, &Default::default()).await.unwrap().into_iter().next().unwrap();
+    let worker = start_worker(&app);
+
+    let big = deliver(
+        &app,
+        "order_completed",
+        "evt_order_big",
+        json!({"order_id": "WEB-9001", "customer_id": customer.id, "amount": 12000.0}),
+    )
+    .await;
+    let small = deliver(
+        &app,
+        "order_completed",
+        "evt_order_small",
+        json!({"order_id": "WEB-9002", "customer_id": customer.id, "amount_cents": 1999}),
+    )
+    .await;
+    let ticket = deliver(&app, "support_ticket_created", "evt_ticket", json!({"ticket_id": "TCK-WEB-1", "subject": "Stamp card not updating", "description": "Since this morning", "customer_id": customer.id})).await;
+    let release = deliver(&app, "feature_released", "evt_release", json!({"feature_name": "Birthday rewards"})).await;
+    for id in [big, small, ticket, release] {
+        let ev = processed(&app, id).await;
+        assert_eq!(ev.status, "completed", "{ev:?}");
+    }
+    // Both orders are in the company data; only the large one told finance.
+    let product = store::company::products(&app.db).await.unwrap().into_iter().find(|p| p.active).unwrap().id;
+    for no in ["WEB-9001", "WEB-9002"] {
+        let (row, new) = store::company::record_order(
+            &app.db,
+            store::company::NewOrder {
+                order_no: no.into(),
+                customer_id: customer.id,
+                product_id: product.clone(),
+                quantity: 1,
+                amount_cents: 1,
+                currency: None,
+                status: "completed".into(),
+                ordered_at: chrono::Utc::now(),
+            },
+        )
+        .await
+        .unwrap();
+        assert!(!new, "{no} was recorded by the webhook: {row:?}");
+    }
+    let posts = jobs_of(&app, "delivery.teams").await;
+    let finance: Vec<_> = posts.iter().filter(|p| p.payload["channel"] == "finance").collect();
+    assert_eq!(finance.len(), 1);
+    assert!(finance[0].payload["text"].as_str().unwrap().contains("WEB-9001"));
+
+    // The ticket is recorded and the support agent's suggestion is on its way to #support.
+    let t = store::company::search_tickets(
+        &app.db,
+        &store::company::TicketFilter { query: Some("Stamp card not updating".into()), ..Default::default() },
+    )
+    .await
+    .unwrap();
+    assert_eq!(t.len(), 1);
+    let tasks = jobs_of(&app, "agent.task").await;
+    assert_eq!(tasks.len(), 2, "{tasks:?}");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let tasks = jobs_of(&app, "agent.task").await;
+        if tasks.iter().all(|t| t.status == "completed") {
+            let release_task = tasks.iter().find(|t| t.payload["agent"] == "marketing").unwrap();
+            let result = release_task.result.clone().unwrap();
+            // The announcement draft is kept as a file.
+            assert_eq!(result["saved"]["type"], "md", "{result}");
+            let support_task = tasks.iter().find(|t| t.payload["agent"] == "support").unwrap();
+            assert_eq!(support_task.payload["deliver_to"]["teams_channel"], "support");
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{tasks:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let posts = jobs_of(&app, "delivery.teams").await;
+    assert!(posts.iter().any(|p| p.payload["channel"] == "support"), "{posts:?}");
+    worker.stop().await;
+}
