@@ -13,6 +13,7 @@ pub mod jobs;
 mod metrics;
 mod openapi;
 mod routes;
+pub mod schedules;
 mod startup;
 pub mod webhooks;
 

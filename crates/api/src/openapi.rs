@@ -12,6 +12,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
         (name = "auth", description = "Sign in, token refresh and sign out"),
         (name = "chat", description = "Chat turns, sessions, history and consent for held side effects"),
         (name = "files", description = "Uploaded and generated files"),
+        (name = "scheduler", description = "Recurring agent tasks delivered to Teams, e-mail or push"),
         (name = "webhooks", description = "Signed events from the Mezzofy platform, Teams and configured sources"),
         (name = "devices", description = "Push notification tokens of the caller's app installs"),
         (name = "jobs", description = "Background job status"),

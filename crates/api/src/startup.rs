@@ -128,6 +128,17 @@ impl Application {
                         .service(routes::chat::confirm),
                 )
                 .service(
+                    scope("/scheduler")
+                        .service(routes::scheduler::list)
+                        .service(routes::scheduler::create)
+                        .service(routes::scheduler::get_one)
+                        .service(routes::scheduler::patch_one)
+                        .service(routes::scheduler::put_one)
+                        .service(routes::scheduler::delete_one)
+                        .service(routes::scheduler::history)
+                        .service(routes::scheduler::run_now),
+                )
+                .service(
                     scope("/webhooks")
                         .service(routes::webhooks::mezzofy)
                         .service(routes::webhooks::teams)

@@ -380,6 +380,18 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
         return Err(key_err("storage.bucket", "storage.type is s3 but no bucket is set (S3_BUCKET)"));
     }
     range("web.timeout_secs", s.web.timeout_secs, 1, 300)?;
+    range("scheduler.tick_ms", s.scheduler.tick_ms, 100, 60_000)?;
+    for (i, b) in s.scheduler.builtin.iter().enumerate() {
+        if b.agent != "system" && !domain::AGENTS.contains(&b.agent.as_str()) {
+            return Err(key_err(
+                &format!("scheduler.builtin[{i}].agent"),
+                format!("'{}' is not an agent or system", clip(&b.agent)),
+            ));
+        }
+        if b.agent != "system" && b.message.trim().is_empty() {
+            return Err(key_err(&format!("scheduler.builtin[{i}].message"), "must not be empty"));
+        }
+    }
     range("webhooks.body_limit_bytes", s.webhooks.body_limit_bytes as u64, 1024, 16 << 20)?;
     for (name, src) in &s.webhooks.sources {
         if name == "mezzofy"

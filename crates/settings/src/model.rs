@@ -267,11 +267,104 @@ pub struct SchedulerSettings {
     /// Time zone of the built-in schedules.
     pub timezone: String,
     pub heartbeat_secs: u64,
+    /// How often the schedules table is re-read and due schedules fired (a change made
+    /// through the API also wakes the scheduler at once over Redis).
+    pub tick_ms: u64,
+    /// The built-in schedules (`agent: system` runs the worker health check).
+    pub builtin: Vec<BuiltinSchedule>,
+}
+
+/// A schedule every installation has.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuiltinSchedule {
+    pub key: String,
+    pub name: String,
+    /// 5-field cron in `scheduler.timezone`.
+    pub cron: String,
+    /// finance, sales, marketing, support, management, or `system` (the health check).
+    pub agent: String,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub deliver_to: crate::RouteDelivery,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn builtin(
+    key: &str,
+    name: &str,
+    cron: &str,
+    agent: &str,
+    message: &str,
+    channel: Option<&str>,
+    email: &[&str],
+) -> BuiltinSchedule {
+    BuiltinSchedule {
+        key: key.into(),
+        name: name.into(),
+        cron: cron.into(),
+        agent: agent.into(),
+        message: message.into(),
+        deliver_to: crate::RouteDelivery {
+            teams_channel: channel.map(String::from),
+            email: email.iter().map(|e| e.to_string()).collect(),
+        },
+        enabled: true,
+    }
 }
 
 impl Default for SchedulerSettings {
     fn default() -> Self {
-        Self { timezone: "Asia/Singapore".into(), heartbeat_secs: 5 }
+        Self {
+            timezone: "Asia/Singapore".into(),
+            heartbeat_secs: 5,
+            tick_ms: 2000,
+            builtin: vec![
+                builtin("system-health-check", "System health check", "*/5 * * * *", "system", "", None, &[]),
+                builtin(
+                    "weekly-kpi-report",
+                    "Weekly KPI report",
+                    "0 9 * * 1",
+                    "management",
+                    "Generate weekly KPI dashboard across all departments",
+                    Some("management"),
+                    &["ceo@mezzofy.com", "coo@mezzofy.com"],
+                ),
+                builtin(
+                    "monthly-financial-summary",
+                    "Monthly financial summary",
+                    "0 8 1 * *",
+                    "finance",
+                    "Generate monthly financial summary for last month",
+                    Some("finance"),
+                    &["cfo@mezzofy.com"],
+                ),
+                builtin(
+                    "daily-lead-followup",
+                    "Daily stale lead follow-up",
+                    "0 10 * * 1-5",
+                    "sales",
+                    "Find all leads with follow_up_date = today and send follow-up emails",
+                    Some("sales"),
+                    &[],
+                ),
+                builtin(
+                    "weekly-support-summary",
+                    "Weekly support ticket summary",
+                    "0 17 * * 5",
+                    "support",
+                    "Summarize this week's support tickets and flag recurring issues",
+                    Some("support"),
+                    &["support-manager@mezzofy.com"],
+                ),
+            ],
+        }
     }
 }
 

@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod llm_usage;
 pub mod outbox;
 pub mod pending;
+pub mod schedules;
 pub mod tokens;
 pub mod users;
 pub mod webhooks;

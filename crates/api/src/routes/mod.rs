@@ -6,5 +6,6 @@ pub mod chat;
 pub mod devices;
 pub mod files;
 pub mod jobs;
+pub mod scheduler;
 pub mod system;
 pub mod webhooks;

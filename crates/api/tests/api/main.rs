@@ -13,4 +13,5 @@ mod health;
 mod jobs;
 mod rate_limit;
 mod revocation;
+mod scheduler;
 mod webhooks;

@@ -103,7 +103,8 @@ async fn bad_deliveries_get_clear_errors_and_store_nothing() {
     .await;
     let body = signup("evt_bad");
     let t = now();
-    let cases: Vec<(String, Vec<(&str, String)>, StatusCode, &str)> = vec![
+    type Case = (String, Vec<(&'static str, String)>, StatusCode, &'static str);
+    let cases: Vec<Case> = vec![
         (body.clone(), vec![], StatusCode::UNAUTHORIZED, "missing_header"),
         (body.clone(), signed(&body, "wrong-secret", t), StatusCode::UNAUTHORIZED, "bad_signature"),
         // One byte of the body changed after signing.
