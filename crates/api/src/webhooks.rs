@@ -113,8 +113,18 @@ async fn accept(
     Ok(Accepted { status: "accepted", event_id: row.id })
 }
 
+/// The per-source rate limit. When Redis is unreachable the delivery is let through (it is
+/// signed, and PostgreSQL is the truth): losing a provider's event is worse than a burst.
 async fn limit(ctx: &AppContext, source: &str) -> ApiResult<()> {
-    crate::auth::limit(ctx, &format!("webhook:{source}"), ctx.settings.rate_limits.webhooks).await
+    let bucket = format!("webhook:{source}");
+    match kv::ratelimit::check(&ctx.redis, &bucket, ctx.settings.rate_limits.webhooks, ctx.rate_window()).await {
+        Ok(d) if d.allowed => Ok(()),
+        Ok(d) => Err(ApiError::rate_limited(d.retry_after_secs())),
+        Err(e) => {
+            tracing::warn!(error = %e, source, "webhook rate limit unavailable (Redis); accepting");
+            Ok(())
+        }
+    }
 }
 
 /// `POST /webhooks/mezzofy`.

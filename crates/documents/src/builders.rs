@@ -32,7 +32,37 @@ fn amount(v: Option<&Value>) -> String {
     }
 }
 
-fn scalar(v: &Value) -> String {
+/// The numeric value of a figure: a JSON number, or a string such as
+/// `"1234.5"`, `"1,234.50"`, `"SGD 1,234.50"` or `"-SGD 1,000.00"`.
+pub(crate) fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Number(n) => n.as_f64(),
+        Value::String(s) => {
+            let t = s.trim();
+            let (neg, t) = match t.strip_prefix('-') {
+                Some(rest) => (true, rest.trim_start()),
+                None => (false, t),
+            };
+            let t = match currency_code(t) {
+                Some(code) => t.get(code.len()..).unwrap_or_default().trim_start(),
+                None => t,
+            };
+            let n: f64 = t.replace(',', "").parse().ok().filter(|n: &f64| n.is_finite())?;
+            Some(if neg { -n } else { n })
+        }
+        _ => None,
+    }
+}
+
+/// The currency code that starts `s` (`"SGD 12.00"` → `"SGD"`), if any.
+pub(crate) fn currency_code(s: &str) -> Option<&str> {
+    let s = s.trim_start_matches('-').trim_start();
+    let code = s.get(..3)?;
+    let rest = s.get(3..)?;
+    (code.chars().all(|c| c.is_ascii_uppercase()) && rest.starts_with(' ')).then_some(code)
+}
+
+pub(crate) fn scalar(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => "\u{2013}".to_owned(),
@@ -46,7 +76,7 @@ fn text(v: Option<&Value>) -> String {
 }
 
 /// `"net_income"` → `"Net income"`.
-fn humanize(key: &str) -> String {
+pub(crate) fn humanize(key: &str) -> String {
     let s = key.replace(['_', '-'], " ");
     let mut chars = s.chars();
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
@@ -54,11 +84,11 @@ fn humanize(key: &str) -> String {
 
 fn name_amount_table(items: Option<&Value>, label: &str) -> Option<Block> {
     let items = items?.as_array()?;
-    let total: f64 = items.iter().filter_map(|i| i.get("amount").and_then(Value::as_f64)).sum();
+    let total: f64 = items.iter().filter_map(|i| i.get("amount").and_then(number)).sum();
     let mut rows: Vec<Vec<String>> = items
         .iter()
         .map(|i| {
-            let share = match i.get("amount").and_then(Value::as_f64) {
+            let share = match i.get("amount").and_then(number) {
                 Some(a) if total.abs() > f64::EPSILON => format!("{:.1}%", a / total * 100.0),
                 _ => String::new(),
             };
@@ -127,7 +157,7 @@ pub fn financial_statement(data: &Value, title: &str) -> Report {
             align_right: vec![false, true, true, true],
         });
     }
-    Report { title: title.to_owned(), subtitle, blocks, footer: DEFAULT_FOOTER.to_owned() }
+    Report { title: title.to_owned(), subtitle, blocks, footer: DEFAULT_FOOTER.to_owned(), logo: None }
 }
 
 fn object_blocks(obj: &Map<String, Value>, depth: usize, blocks: &mut Vec<Block>) {
@@ -201,17 +231,29 @@ fn table_from_array(items: &[Value]) -> Block {
     Block::Table { columns: keys.iter().map(|k| humanize(k)).collect(), rows, align_right }
 }
 
-/// A generic report from any JSON value: scalars become key/value rows,
-/// arrays of objects become tables, nested objects become sections.
-pub fn generic_report(data: &Value, title: &str) -> Report {
+/// The generic layout of `data` (see [`generic_report`]), leaving out the
+/// top-level keys in `skip`.
+pub(crate) fn auto_blocks(data: &Value, skip: &[String]) -> Vec<Block> {
     let mut blocks = Vec::new();
     match data {
+        Value::Object(obj) if !skip.is_empty() => {
+            let kept: Map<String, Value> =
+                obj.iter().filter(|(k, _)| !skip.contains(k)).map(|(k, v)| (k.clone(), v.clone())).collect();
+            object_blocks(&kept, 0, &mut blocks);
+        }
         Value::Object(obj) => object_blocks(obj, 0, &mut blocks),
         Value::Array(a) if a.iter().any(Value::is_object) => blocks.push(table_from_array(a)),
         Value::Array(a) => blocks.push(Block::Paragraph(a.iter().map(scalar).collect::<Vec<_>>().join(", "))),
         other => blocks.push(Block::Paragraph(scalar(other))),
     }
-    Report { title: title.to_owned(), subtitle: None, blocks, footer: DEFAULT_FOOTER.to_owned() }
+    blocks
+}
+
+/// A generic report from any JSON value: scalars become key/value rows,
+/// arrays of objects become tables, nested objects become sections.
+pub fn generic_report(data: &Value, title: &str) -> Report {
+    let blocks = auto_blocks(data, &[]);
+    Report { title: title.to_owned(), subtitle: None, blocks, footer: DEFAULT_FOOTER.to_owned(), logo: None }
 }
 
 #[cfg(test)]
@@ -225,5 +267,11 @@ mod tests {
         assert_eq!(format_amount(0.0), "0.00");
         assert_eq!(format_amount(999.999), "1,000.00");
         assert_eq!(humanize("net_income"), "Net income");
+        assert_eq!(number(&Value::from("SGD 1,234.50")), Some(1234.5));
+        assert_eq!(number(&Value::from("-SGD 1,000.00")), Some(-1000.0));
+        assert_eq!(number(&Value::from(" 12 ")), Some(12.0));
+        assert_eq!(number(&Value::from("n/a")), None);
+        assert_eq!(currency_code("-SGD 5.00"), Some("SGD"));
+        assert_eq!(currency_code("Total 5"), None);
     }
 }

@@ -1,6 +1,9 @@
 //! Loading fonts, choosing a font per character and measuring text.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::time::SystemTime;
 
 use ttf_parser::Face;
 
@@ -16,17 +19,52 @@ pub(crate) enum FontId {
 
 pub(crate) const ALL_FONTS: [FontId; 3] = [FontId::Regular, FontId::Bold, FontId::Cjk];
 
-/// Raw font bytes, owned.
+/// Raw font bytes, shared with the per-process cache.
 pub(crate) struct FontData {
-    files: Vec<(PathBuf, Vec<u8>)>,
+    files: Vec<(PathBuf, Arc<[u8]>)>,
+}
+
+/// A font file's bytes and the metadata they were read with.
+struct CachedFile {
+    len: u64,
+    modified: Option<SystemTime>,
+    bytes: Arc<[u8]>,
+}
+
+/// Most distinct font files kept; beyond that the cache starts over.
+const CACHE_LIMIT: usize = 16;
+
+fn cache() -> &'static Mutex<HashMap<PathBuf, CachedFile>> {
+    static CACHE: OnceLock<Mutex<HashMap<PathBuf, CachedFile>>> = OnceLock::new();
+    CACHE.get_or_init(Mutex::default)
+}
+
+/// The bytes of `path`, from the cache while its size and modification time
+/// are unchanged (one `stat` per call instead of reading megabytes).
+fn read_cached(path: &Path) -> Result<Arc<[u8]>, DocumentError> {
+    let read_err = |source| DocumentError::FontRead { path: path.to_path_buf(), source };
+    let meta = std::fs::metadata(path).map_err(read_err)?;
+    let (len, modified) = (meta.len(), meta.modified().ok());
+    {
+        let map = cache().lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(c) = map.get(path).filter(|c| c.len == len && c.modified == modified && modified.is_some()) {
+            return Ok(Arc::clone(&c.bytes));
+        }
+    }
+    let bytes: Arc<[u8]> = std::fs::read(path).map_err(read_err)?.into();
+    let mut map = cache().lock().unwrap_or_else(PoisonError::into_inner);
+    if map.len() >= CACHE_LIMIT && !map.contains_key(path) {
+        map.clear();
+    }
+    map.insert(path.to_path_buf(), CachedFile { len, modified, bytes: Arc::clone(&bytes) });
+    Ok(bytes)
 }
 
 impl FontData {
     pub(crate) fn load(fonts: &Fonts) -> Result<Self, DocumentError> {
         let mut files = Vec::with_capacity(3);
         for path in [&fonts.latin, &fonts.latin_bold, &fonts.cjk] {
-            let bytes = std::fs::read(path).map_err(|source| DocumentError::FontRead { path: path.clone(), source })?;
-            files.push((path.clone(), bytes));
+            files.push((path.clone(), read_cached(path)?));
         }
         Ok(Self { files })
     }
@@ -35,6 +73,7 @@ impl FontData {
         let mut faces = Vec::with_capacity(3);
         for (path, bytes) in &self.files {
             // Face 0 of a collection (.ttc), or the only face of a .ttf.
+            let bytes: &[u8] = bytes;
             let face = Face::parse(bytes, 0)
                 .map_err(|e| DocumentError::FontParse { path: path.clone(), reason: e.to_string() })?;
             if face.tables().glyf.is_none() && face.tables().cff.is_none() {

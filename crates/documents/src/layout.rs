@@ -7,6 +7,9 @@ pub(crate) const PAGE_W: f32 = 595.28;
 pub(crate) const PAGE_H: f32 = 841.89;
 const MARGIN: f32 = 51.0; // 18 mm
 const BAND_H: f32 = 34.0;
+/// Logo height in the band: 24 pt makes the Mezzofy logo 90 pt (32 mm) wide,
+/// above the guidelines' 30 mm print minimum, with clear space around the mark.
+const LOGO_H: f32 = 24.0;
 const CONTENT_TOP: f32 = PAGE_H - MARGIN - 12.0;
 const CONTENT_BOTTOM: f32 = MARGIN + 4.0;
 const CONTENT_W: f32 = PAGE_W - 2.0 * MARGIN;
@@ -25,9 +28,36 @@ const ZEBRA: [u8; 3] = [0xF6, 0xF7, 0xF9];
 /// A drawing operation in PDF points (origin bottom left).
 #[derive(Debug, Clone)]
 pub(crate) enum Op {
-    Rect { x: f32, y: f32, w: f32, h: f32, color: [u8; 3] },
-    Line { x1: f32, y1: f32, x2: f32, y2: f32, width: f32, color: [u8; 3] },
-    Text { x: f32, y: f32, size: f32, color: [u8; 3], font: FontId, text: String },
+    Rect {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+        color: [u8; 3],
+    },
+    Line {
+        x1: f32,
+        y1: f32,
+        x2: f32,
+        y2: f32,
+        width: f32,
+        color: [u8; 3],
+    },
+    Text {
+        x: f32,
+        y: f32,
+        size: f32,
+        color: [u8; 3],
+        font: FontId,
+        text: String,
+    },
+    /// The report's logo scaled into this box.
+    Logo {
+        x: f32,
+        y: f32,
+        w: f32,
+        h: f32,
+    },
 }
 
 pub(crate) type Page = Vec<Op>;
@@ -35,22 +65,34 @@ pub(crate) type Page = Vec<Op>;
 struct Layouter<'s, 'f> {
     set: &'s FontSet<'f>,
     brand: &'s Brand,
+    /// Width / height of the logo, when there is one.
+    logo: Option<f32>,
     pages: Vec<Page>,
     /// Top of the free space on the current page.
     y: f32,
 }
 
+/// The header band's colour: the secondary (charcoal) title bar behind a
+/// logo, so the orange mark never sits on orange; else the primary colour.
+pub(crate) fn band_colour(report: &Report, brand: &Brand) -> [u8; 3] {
+    if report.logo.is_some() { brand.secondary } else { brand.primary }
+}
+
 /// Lay out the whole report, including header bands and footers.
 pub(crate) fn layout(report: &Report, brand: &Brand, set: &FontSet<'_>) -> Vec<Page> {
-    let mut l = Layouter { set, brand, pages: Vec::new(), y: CONTENT_TOP };
+    let logo = report.logo.as_ref().map(|l| l.aspect_ratio()).filter(|a| a.is_finite() && *a > 0.0);
+    let mut l = Layouter { set, brand, logo, pages: Vec::new(), y: CONTENT_TOP };
     l.new_page();
     l.title(&report.title, report.subtitle.as_deref());
     for block in &report.blocks {
         match block {
             Block::Heading(t) => l.heading(t),
+            Block::Subheading(t) => l.subheading(t),
             Block::Paragraph(t) => l.paragraph(t),
             Block::KeyValues(kv) => l.key_values(kv),
             Block::Table { columns, rows, align_right } => l.table(columns, rows, align_right),
+            Block::List { ordered, items } => l.list(*ordered, items),
+            Block::Metrics(m) => l.metrics(m),
         }
     }
     l.footers(&report.footer);
@@ -72,16 +114,25 @@ impl Layouter<'_, '_> {
     }
 
     fn new_page(&mut self) {
-        let mut ops = vec![Op::Rect { x: 0.0, y: PAGE_H - BAND_H, w: PAGE_W, h: BAND_H, color: self.brand.primary }];
-        let company = clean(&self.brand.company).replace('\n', " ");
-        ops.push(Op::Text {
-            x: MARGIN,
-            y: PAGE_H - BAND_H / 2.0 - 14.0 * 0.35,
-            size: 14.0,
-            color: WHITE,
-            font: FontId::Bold,
-            text: company,
-        });
+        let mut ops = Vec::new();
+        if let Some(aspect) = self.logo {
+            let color = self.brand.secondary;
+            ops.push(Op::Rect { x: 0.0, y: PAGE_H - BAND_H, w: PAGE_W, h: BAND_H, color });
+            let (w, h) = ((LOGO_H * aspect).min(CONTENT_W), LOGO_H);
+            ops.push(Op::Logo { x: MARGIN, y: PAGE_H - BAND_H + (BAND_H - h) / 2.0, w, h });
+        } else {
+            let color = self.brand.primary;
+            ops.push(Op::Rect { x: 0.0, y: PAGE_H - BAND_H, w: PAGE_W, h: BAND_H, color });
+            let company = clean(&self.brand.company).replace('\n', " ");
+            ops.push(Op::Text {
+                x: MARGIN,
+                y: PAGE_H - BAND_H / 2.0 - 14.0 * 0.35,
+                size: 14.0,
+                color: WHITE,
+                font: FontId::Bold,
+                text: company,
+            });
+        }
         self.pages.push(ops);
         self.y = CONTENT_TOP;
     }
@@ -164,7 +215,7 @@ impl Layouter<'_, '_> {
     }
 
     fn heading(&mut self, t: &str) {
-        let color = self.brand.primary;
+        let color = self.brand.secondary;
         // Keep the heading with at least a few lines of what follows.
         self.ensure(14.0 + 20.0 + 3.0 * BODY_LH);
         self.y -= 10.0;
@@ -175,6 +226,72 @@ impl Layouter<'_, '_> {
             self.y -= 20.0;
         }
         self.y -= 2.0;
+    }
+
+    fn subheading(&mut self, t: &str) {
+        let color = self.brand.secondary;
+        self.ensure(6.0 + 16.0 + 2.0 * BODY_LH);
+        self.y -= 6.0;
+        for line in self.wrap(FontId::Bold, t, 11.0, CONTENT_W) {
+            self.ensure(16.0);
+            let top = self.y;
+            self.text(MARGIN, top, 16.0, 11.0, FontId::Bold, color, line);
+            self.y -= 16.0;
+        }
+        self.y -= 2.0;
+    }
+
+    /// Bulleted or numbered items with a hanging indent.
+    fn list(&mut self, ordered: bool, items: &[String]) {
+        let color = self.brand.text;
+        let indent = if ordered { 20.0 } else { 14.0 };
+        for (i, item) in items.iter().enumerate() {
+            let marker = if ordered { format!("{}.", i + 1) } else { "\u{2022}".to_owned() };
+            for (j, line) in self.wrap(FontId::Regular, item, BODY, CONTENT_W - indent).into_iter().enumerate() {
+                self.ensure(BODY_LH);
+                let top = self.y;
+                if j == 0 {
+                    self.text(MARGIN + 2.0, top, BODY_LH, BODY, FontId::Regular, color, marker.clone());
+                }
+                self.text(MARGIN + indent, top, BODY_LH, BODY, FontId::Regular, color, line);
+                self.y -= BODY_LH;
+            }
+            self.y -= 2.0;
+        }
+        self.y -= 6.0;
+    }
+
+    /// Headline figures as tiles, three to a row: a thin accent bar, the
+    /// value large in the brand colour, the label small below.
+    fn metrics(&mut self, items: &[(String, String)]) {
+        const GAP: f32 = 8.0;
+        const TILE_H: f32 = 50.0;
+        if items.is_empty() {
+            return;
+        }
+        let cols = items.len().min(3);
+        let tile_w = (CONTENT_W - GAP * (cols - 1) as f32) / cols as f32;
+        let (primary, accent, muted) = (self.brand.primary, self.brand.accent, self.brand.muted);
+        for row in items.chunks(cols) {
+            self.ensure(TILE_H + GAP);
+            let top = self.y;
+            for (i, (label, value)) in row.iter().enumerate() {
+                let x = MARGIN + i as f32 * (tile_w + GAP);
+                self.page().push(Op::Rect { x, y: top - TILE_H, w: tile_w, h: TILE_H, color: ZEBRA });
+                self.page().push(Op::Rect { x, y: top - 3.0, w: tile_w, h: 3.0, color: accent });
+                let inner = tile_w - 2.0 * 8.0;
+                let value = clean(value).replace('\n', " ");
+                let mut size: f32 = 16.0;
+                while size > 8.0 && self.set.measure(FontId::Bold, &value, size) > inner {
+                    size -= 0.5;
+                }
+                self.text(x + 8.0, top - 6.0, 24.0, size, FontId::Bold, primary, value);
+                let label = self.wrap(FontId::Regular, label, 8.5, inner).into_iter().next().unwrap_or_default();
+                self.text(x + 8.0, top - 31.0, 12.0, 8.5, FontId::Regular, muted, label);
+            }
+            self.y -= TILE_H + GAP;
+        }
+        self.y -= 4.0;
     }
 
     fn paragraph(&mut self, t: &str) {
@@ -221,20 +338,42 @@ impl Layouter<'_, '_> {
         self.y -= 8.0;
     }
 
+    /// Column widths filling the content width: proportional to each
+    /// column's natural (one-line) width when everything fits; otherwise each
+    /// column first gets its longest word (so words are not broken when
+    /// avoidable) and the rest of the space goes by how much more it wants.
     fn column_widths(&self, columns: &[String], rows: &[Vec<String>], n: usize) -> Vec<f32> {
         let mut natural = vec![2.0 * PAD_X + 12.0; n];
-        for (i, c) in columns.iter().enumerate() {
-            let w = self.set.measure(FontId::Bold, &clean(c), TABLE) + 2.0 * PAD_X;
-            natural[i] = natural[i].max(w);
-        }
-        for row in rows {
-            for (i, c) in row.iter().enumerate().take(n) {
-                let w = self.set.measure(FontId::Regular, &clean(c), TABLE) + 2.0 * PAD_X;
-                natural[i] = natural[i].max(w.min(CONTENT_W));
-            }
+        let mut min = vec![2.0 * PAD_X + 12.0; n];
+        let cells = columns
+            .iter()
+            .take(n)
+            .enumerate()
+            .map(|(i, c)| (i, c, FontId::Bold))
+            .chain(rows.iter().flat_map(|r| r.iter().take(n).enumerate().map(|(i, c)| (i, c, FontId::Regular))));
+        for (i, c, font) in cells {
+            let text = clean(c);
+            let w = self.set.measure(font, &text, TABLE) + 2.0 * PAD_X;
+            natural[i] = natural[i].max(w.min(CONTENT_W));
+            // Longest word (unspaced CJK text may break anywhere: capped).
+            let word = text
+                .split_whitespace()
+                .map(|word| self.set.measure(font, word, TABLE))
+                .fold(0.0_f32, f32::max)
+                .min(CONTENT_W / 4.0);
+            min[i] = min[i].max(word + 2.0 * PAD_X);
         }
         let sum: f32 = natural.iter().sum();
-        natural.iter().map(|w| w * CONTENT_W / sum).collect()
+        let min_sum: f32 = min.iter().sum();
+        if sum <= CONTENT_W || min_sum >= CONTENT_W {
+            let base = if sum <= CONTENT_W { &natural } else { &min };
+            let total: f32 = base.iter().sum();
+            return base.iter().map(|w| w * CONTENT_W / total).collect();
+        }
+        let want: Vec<f32> = natural.iter().zip(&min).map(|(n, m)| (n - m).max(0.0)).collect();
+        let want_sum: f32 = want.iter().sum::<f32>().max(f32::EPSILON);
+        let spare = CONTENT_W - min_sum;
+        min.iter().zip(&want).map(|(m, w)| m + spare * w / want_sum).collect()
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -291,12 +430,12 @@ impl Layouter<'_, '_> {
         let widths = self.column_widths(columns, rows, n);
         let (header, header_h) = self.wrap_cells(columns, &widths, FontId::Bold, 4);
         let max_lines = ((CONTENT_TOP - CONTENT_BOTTOM - header_h - 2.0 * PAD_Y) / TABLE_LH).floor() as usize;
-        let (primary, text, muted) = (self.brand.primary, self.brand.text, self.brand.muted);
+        let (header_fill, text, muted) = (self.brand.secondary, self.brand.text, self.brand.muted);
 
         let first_h =
             rows.first().map_or(TABLE_LH + 2.0 * PAD_Y, |r| self.wrap_cells(r, &widths, FontId::Regular, max_lines).1);
         self.ensure(header_h + first_h);
-        self.row(&header, &widths, align_right, FontId::Bold, WHITE, Some(primary), header_h);
+        self.row(&header, &widths, align_right, FontId::Bold, WHITE, Some(header_fill), header_h);
         if rows.is_empty() {
             let cells = vec![vec!["No data".to_owned()]];
             self.row(&cells, &[CONTENT_W], &[], FontId::Regular, muted, None, TABLE_LH + 2.0 * PAD_Y);
@@ -304,7 +443,7 @@ impl Layouter<'_, '_> {
         for (i, r) in rows.iter().enumerate() {
             let (cells, h) = self.wrap_cells(r, &widths, FontId::Regular, max_lines);
             if self.ensure(h) {
-                self.row(&header, &widths, align_right, FontId::Bold, WHITE, Some(primary), header_h);
+                self.row(&header, &widths, align_right, FontId::Bold, WHITE, Some(header_fill), header_h);
             }
             let fill = (i % 2 == 1).then_some(ZEBRA);
             self.row(&cells, &widths, align_right, FontId::Regular, text, fill, h);

@@ -88,6 +88,24 @@ pub fn render_markdown(report: &Report) -> String {
                     .join("\n"),
             ),
             Block::Table { columns, rows, align_right } => chunks.extend(table(columns, rows, align_right)),
+            Block::Subheading(h) => chunks.push(format!("### {}", one_line(h))),
+            Block::List { ordered, items } => chunks.push(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| {
+                        let marker = if *ordered { format!("{}.", i + 1) } else { "-".to_owned() };
+                        format!("{marker} {}", one_line(item))
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
+            Block::Metrics(m) => chunks.push(
+                m.iter()
+                    .map(|(k, v)| format!("- **{}:** {}", one_line(k).replace('*', "\\*"), one_line(v)))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ),
         }
     }
     if !report.footer.trim().is_empty() {

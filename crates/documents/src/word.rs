@@ -59,7 +59,15 @@ pub fn render_docx(report: &Report, brand: &Brand) -> Result<Vec<u8>, DocumentEr
         doc = match block {
             Block::Heading(h) => doc.add_paragraph(text(h, 28, true, &primary)),
             Block::Paragraph(p) => doc.add_paragraph(text(p, 22, false, &body)),
-            Block::KeyValues(kv) => {
+            Block::Subheading(h) => doc.add_paragraph(text(h, 24, true, &body)),
+            Block::List { ordered, items } => {
+                for (i, item) in items.iter().enumerate() {
+                    let marker = if *ordered { format!("{}.", i + 1) } else { "\u{2022}".to_owned() };
+                    doc = doc.add_paragraph(text(&format!("{marker} {item}"), 22, false, &body));
+                }
+                doc
+            }
+            Block::KeyValues(kv) | Block::Metrics(kv) => {
                 let rows: Vec<Vec<String>> = kv.iter().map(|(k, v)| vec![k.clone(), v.clone()]).collect();
                 doc.add_table(table(None, &rows, brand))
             }
@@ -100,5 +108,5 @@ pub fn text_report(title: &str, content: &str) -> Report {
         }
     }
     flush(&mut para, &mut blocks);
-    Report { title: title.to_string(), subtitle: None, blocks, footer: crate::DEFAULT_FOOTER.to_string() }
+    Report { title: title.to_string(), subtitle: None, blocks, footer: crate::DEFAULT_FOOTER.to_string(), logo: None }
 }

@@ -6,12 +6,14 @@ use pdf_writer::types::{CidFontType, FontFlags, SystemInfo};
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 use subsetter::GlyphRemapper;
 
-use crate::DocumentError;
 use crate::fonts::{ALL_FONTS, FontId, FontSet};
 use crate::layout::{Op, PAGE_H, PAGE_W, Page};
+use crate::{DocumentError, Logo};
 
 const FONT_NAMES: [&[u8]; 3] = [b"F0", b"F1", b"F2"];
 const SUBSET_TAGS: [&str; 3] = ["MZFAAA", "MZFAAB", "MZFAAC"];
+/// Resource name of the logo form XObject.
+const LOGO_NAME: &[u8] = b"Logo";
 
 /// Glyphs used from one font.
 #[derive(Default)]
@@ -25,12 +27,13 @@ fn rgb(c: [u8; 3]) -> (f32, f32, f32) {
     (f32::from(c[0]) / 255.0, f32::from(c[1]) / 255.0, f32::from(c[2]) / 255.0)
 }
 
-pub(crate) fn write(pages: &[Page], set: &FontSet<'_>) -> Result<Vec<u8>, DocumentError> {
+pub(crate) fn write(pages: &[Page], set: &FontSet<'_>, logo: Option<&Logo>) -> Result<Vec<u8>, DocumentError> {
     let mut used: Vec<Used> = ALL_FONTS.iter().map(|_| Used::default()).collect();
     let mut contents = Vec::with_capacity(pages.len());
     for page in pages {
-        contents.push(page_content(page, set, &mut used));
+        contents.push(page_content(page, set, &mut used, logo));
     }
+    let logo = logo.filter(|_| pages.iter().flatten().any(|op| matches!(op, Op::Logo { .. })));
 
     let mut pdf = Pdf::new();
     let mut next = 1;
@@ -48,6 +51,7 @@ pub(crate) fn write(pages: &[Page], set: &FontSet<'_>) -> Result<Vec<u8>, Docume
     for _ in ALL_FONTS {
         font_parts.push([alloc(), alloc(), alloc(), alloc()]);
     }
+    let logo_ref = logo.map(|_| alloc());
 
     pdf.catalog(catalog).pages(tree);
     pdf.document_info(info).producer(TextStr("Mezzofy AI Assistant"));
@@ -66,9 +70,21 @@ pub(crate) fn write(pages: &[Page], set: &FontSet<'_>) -> Result<Vec<u8>, Docume
             for f in &active {
                 fonts.pair(Name(FONT_NAMES[*f as usize]), font_refs[*f as usize]);
             }
+            fonts.finish();
+            if let Some(r) = logo_ref {
+                res.x_objects().pair(Name(LOGO_NAME), r);
+            }
         }
         page.finish();
         pdf.stream(*content_ref, &content);
+    }
+
+    if let (Some(logo), Some(r)) = (logo, logo_ref) {
+        // One form XObject, drawn on every page: vector paths only (the
+        // wordmark's glyphs are outlines), so it needs no resources.
+        let content = logo.content(set);
+        let [_, _, w, h] = logo.view_box();
+        pdf.form_xobject(r, &content).bbox(Rect::new(0.0, 0.0, w, h));
     }
 
     for f in active {
@@ -78,10 +94,19 @@ pub(crate) fn write(pages: &[Page], set: &FontSet<'_>) -> Result<Vec<u8>, Docume
     Ok(pdf.finish())
 }
 
-fn page_content(page: &Page, set: &FontSet<'_>, used: &mut [Used]) -> Vec<u8> {
+fn page_content(page: &Page, set: &FontSet<'_>, used: &mut [Used], logo: Option<&Logo>) -> Vec<u8> {
     let mut c = Content::new();
     for op in page {
         match op {
+            Op::Logo { x, y, w, h } => {
+                if let Some(logo) = logo {
+                    let [_, _, vw, vh] = logo.view_box();
+                    c.save_state();
+                    c.transform([w / vw, 0.0, 0.0, h / vh, *x, *y]);
+                    c.x_object(Name(LOGO_NAME));
+                    c.restore_state();
+                }
+            }
             Op::Rect { x, y, w, h, color } => {
                 let (r, g, b) = rgb(*color);
                 c.set_fill_rgb(r, g, b);

@@ -25,6 +25,7 @@ fn a_report_becomes_markdown_with_escaped_tables() {
             Block::Table { columns: vec!["Empty".into()], rows: vec![], align_right: vec![] },
         ],
         footer: "Confidential".into(),
+        logo: None,
     };
     let expected = "\
 # Sales report March – 三月

@@ -112,6 +112,7 @@ fn long_table_repeats_header_on_next_page() {
             align_right: vec![false, false, true],
         }],
         footer: "Confidential".to_owned(),
+        logo: None,
     };
     let pdf = render_pdf(&report, &Brand::mezzofy(), &Fonts::debian_default()).unwrap();
     let all = pdftotext(&pdf, None);
@@ -143,6 +144,7 @@ fn chinese_report_shows_han_characters() {
             },
         ],
         footer: "机密 – Mezzofy".to_owned(),
+        logo: None,
     };
     let pdf = render_pdf(&report, &Brand::mezzofy(), &Fonts::debian_default()).unwrap();
     // Subset: far smaller than the 5 MB WenQuanYi face.
@@ -177,6 +179,7 @@ fn empty_table_and_odd_text_render() {
             Block::Paragraph("emoji 🎉 and \u{0} nul and ∑ math".to_owned()),
         ],
         footer: "f".repeat(500),
+        logo: None,
     };
     let pdf = render_pdf(&report, &Brand::mezzofy(), &Fonts::debian_default()).unwrap();
     let text = pdftotext(&pdf, None);
@@ -189,7 +192,7 @@ fn empty_table_and_odd_text_render() {
 #[test]
 fn missing_font_is_a_clear_error() {
     let fonts = Fonts { cjk: PathBuf::from("/nonexistent/fonts/missing-cjk.ttc"), ..Fonts::debian_default() };
-    let report = Report { title: "T".into(), subtitle: None, blocks: vec![], footer: String::new() };
+    let report = Report { title: "T".into(), ..Report::default() };
     let err = render_pdf(&report, &Brand::mezzofy(), &fonts).unwrap_err();
     assert!(matches!(err, DocumentError::FontRead { .. }), "{err:?}");
     assert!(err.to_string().contains("/nonexistent/fonts/missing-cjk.ttc"), "{err}");

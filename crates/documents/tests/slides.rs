@@ -412,7 +412,7 @@ fn the_package_is_complete_and_every_part_parses() {
 
         // The theme is complete and in the brand colours.
         let theme = &pkg.parts["ppt/theme/theme1.xml"];
-        assert_eq!(theme.find("a:accent1").find("a:srgbClr").attr("val"), "F26522");
+        assert_eq!(theme.find("a:accent1").find("a:srgbClr").attr("val"), "F26A21");
         assert_eq!(theme.find("a:dk1").find("a:srgbClr").attr("val"), "1F2125");
         for list in ["a:fillStyleLst", "a:lnStyleLst", "a:effectStyleLst", "a:bgFillStyleLst"] {
             assert_eq!(theme.find(list).elements().count(), 3, "{list} needs three styles");

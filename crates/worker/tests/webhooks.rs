@@ -180,3 +180,50 @@ async fn orders_tickets_and_releases_reach_their_departments() {
     assert!(posts.iter().any(|p| p.payload["channel"] == "support"), "{posts:?}");
     worker.stop().await;
 }
+
+/// 200 means the event will be processed: with Redis down at intake the event and its job are
+/// committed to PostgreSQL anyway, and once Redis is back the sweeper hands the job to a
+/// worker.
+#[tokio::test]
+async fn an_event_accepted_while_redis_is_down_is_processed_when_it_returns() {
+    use hmac::{Hmac, Mac};
+    let mut redis = testkit::PrivateRedis::start();
+    let url = redis.url();
+    let secret = "whsec-outage-test";
+    let app = TestApp::spawn_with(move |s| {
+        s.redis.url = settings::Secret::new(url);
+        s.redis.response_timeout_ms = 1000;
+        s.redis.connection_timeout_ms = 500;
+        s.webhooks.secret = settings::Secret::new(secret);
+        s.worker.sweep_interval_ms = 100;
+    })
+    .await;
+    redis.stop();
+    let body =
+        json!({"id": "evt_outage", "event": "feature_released", "data": {"feature_name": "Gift cards"}}).to_string();
+    let ts = chrono::Utc::now().timestamp();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{ts}.{body}").as_bytes());
+    let sig = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let res = app
+        .client
+        .post(app.url("/webhooks/mezzofy"))
+        .header("X-Mezzofy-Timestamp", ts.to_string())
+        .header("X-Mezzofy-Signature", sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    let accepted: Value = res.json().await.unwrap();
+    let id: Uuid = serde_json::from_value(accepted["event_id"].clone()).unwrap();
+    let ev = store::webhooks::get(&app.db, id).await.unwrap().unwrap();
+    let job = store::jobs::get(&app.db, ev.job_id.unwrap()).await.unwrap().unwrap();
+    assert_eq!(job.status, "queued");
+
+    redis.restart();
+    let worker = start_worker(&app);
+    let ev = processed(&app, id).await;
+    assert_eq!(ev.status, "completed", "{ev:?}");
+    worker.stop().await;
+}

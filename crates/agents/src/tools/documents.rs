@@ -1,6 +1,13 @@
-//! `pdf_generator`: branded PDF reports (the financial statement layout for finance data, a
-//! generic layout otherwise) that become the caller's files.
+//! `pdf_generator`: branded PDF reports laid out by the templates in
+//! `<knowledge_dir>/templates/pdf` (financial statement, sales report, KPI dashboard, playbook,
+//! generic report) with the palette and logo of `<knowledge_dir>/brand`; the PDFs become the
+//! caller's files. Also the DOCX, PPTX and Markdown generators.
 
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use documents::templates::{TemplateError, Templates};
 use domain::Permission;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -180,11 +187,102 @@ impl TypedTool for DocxGenerator {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PdfInput {
-    /// financial_statement (for finance_summary output) or report (any data).
+    /// financial_statement (data: finance_summary output), sales_report (sales_pipeline or
+    /// crm_search_leads output), kpi_dashboard (kpi_dashboard output), playbook (data.content:
+    /// Markdown-like text with '# ' headings, '- ' bullets and paragraphs) or report (any data;
+    /// the default).
     pub template: Option<String>,
     pub title: String,
-    /// The data to lay out: an object whose values are figures, text or lists of rows.
+    /// The data to lay out: the tool output named above, or for report an object whose values
+    /// are figures, text or lists of rows.
     pub data: Value,
+}
+
+/// The templates, brand palette and logo of one knowledge directory, read once per process.
+struct PdfAssets {
+    /// `None`: the directory has no `templates/pdf` (only the built-in financial_statement
+    /// and report layouts are available).
+    templates: Option<Result<Templates, TemplateError>>,
+    brand: documents::Brand,
+    logo: Option<documents::Logo>,
+}
+
+/// The built-in layouts used when the knowledge directory has no PDF templates.
+const BUILT_IN_TEMPLATES: [&str; 2] = ["financial_statement", "report"];
+
+impl PdfAssets {
+    fn load(knowledge_dir: &Path) -> Self {
+        let dir = knowledge_dir.join("templates").join("pdf");
+        let templates = dir.is_dir().then(|| documents::templates::load_dir(&dir));
+        match &templates {
+            Some(Err(e)) => tracing::error!(error = %e, "the PDF templates cannot be used"),
+            None => tracing::warn!(dir = %dir.display(), "no PDF templates; using the built-in layouts"),
+            Some(Ok(_)) => {}
+        }
+        let palette = knowledge_dir.join("brand").join("color_palette.yaml");
+        let brand = if palette.is_file() {
+            documents::Brand::from_palette_file(&palette).unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "using the built-in Mezzofy colours");
+                documents::Brand::mezzofy()
+            })
+        } else {
+            documents::Brand::mezzofy()
+        };
+        let logo_path = knowledge_dir.join("brand").join("logos").join("mezzofy-logo.svg");
+        let logo = if logo_path.is_file() {
+            documents::Logo::from_svg_file(&logo_path)
+                .map_err(|e| tracing::warn!(error = %e, "PDFs are made without the logo"))
+                .ok()
+        } else {
+            None
+        };
+        Self { templates, brand, logo }
+    }
+
+    /// The assets of `knowledge_dir`, loaded on first use (a change to the files needs a
+    /// restart, as for the rest of the knowledge directory).
+    fn get(knowledge_dir: &Path) -> Arc<Self> {
+        static CACHE: OnceLock<Mutex<HashMap<PathBuf, Arc<PdfAssets>>>> = OnceLock::new();
+        let cache = CACHE.get_or_init(Mutex::default);
+        if let Some(a) = cache.lock().unwrap_or_else(PoisonError::into_inner).get(knowledge_dir) {
+            return Arc::clone(a);
+        }
+        let assets = Arc::new(Self::load(knowledge_dir));
+        let mut map = cache.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(map.entry(knowledge_dir.to_path_buf()).or_insert(assets))
+    }
+
+    fn report(
+        &self,
+        template: &str,
+        data: &Value,
+        title: &str,
+        generated_at: &str,
+    ) -> Result<documents::Report, ToolError> {
+        let mut report = match &self.templates {
+            Some(Ok(t)) => {
+                t.render_with(template, data, Some(title), &[("generated_at", generated_at)]).map_err(|e| match e {
+                    TemplateError::Unknown { .. } | TemplateError::MissingData { .. } => {
+                        ToolError::InvalidInput(e.to_string())
+                    }
+                    other => ToolError::Failed(other.to_string()),
+                })?
+            }
+            Some(Err(e)) => return Err(ToolError::Failed(format!("the PDF templates cannot be used: {e}"))),
+            None => match template {
+                "financial_statement" => documents::financial_statement(data, title),
+                "report" => documents::generic_report(data, title),
+                other => {
+                    return Err(ToolError::InvalidInput(format!(
+                        "unknown PDF template '{other}'; available: {}",
+                        BUILT_IN_TEMPLATES.join(", ")
+                    )));
+                }
+            },
+        };
+        report.logo = self.logo.clone();
+        Ok(report)
+    }
 }
 
 pub struct PdfGenerator;
@@ -193,8 +291,10 @@ pub struct PdfGenerator;
 impl TypedTool for PdfGenerator {
     type Input = PdfInput;
     const NAME: &'static str = "pdf_generator";
-    const DESCRIPTION: &'static str = "Make a branded PDF report from data (the financial statement layout for \
-        finance_summary results; tables for lists). The PDF appears in the answer's artifacts.";
+    const DESCRIPTION: &'static str = "Make a branded PDF from data with a template: financial_statement \
+        (finance_summary results), sales_report (sales_pipeline or crm_search_leads results), kpi_dashboard \
+        (kpi_dashboard results), playbook (data.content: Markdown-like text) or report (any data: figures, \
+        text and tables for lists). The PDF appears in the answer's artifacts.";
     const ACCESS: Access = Access::AnyOf(&[Permission::DocumentsGenerate]);
     const SIDE_EFFECTS: bool = false;
     const STATUS: &'static str = "Generating the PDF…";
@@ -204,21 +304,80 @@ impl TypedTool for PdfGenerator {
         if !input.data.is_object() {
             return Err(ToolError::InvalidInput("data must be an object".into()));
         }
-        let template = input.template.unwrap_or_else(|| "report".into());
-        let report = match template.trim() {
-            "financial_statement" => documents::financial_statement(&input.data, &title),
-            _ => documents::generic_report(&input.data, &title),
-        };
-        let bytes = tokio::task::spawn_blocking(move || {
-            documents::render_pdf(&report, &documents::Brand::mezzofy(), &documents::Fonts::debian_default())
+        let template = input.template.as_deref().map(str::trim).filter(|t| !t.is_empty()).unwrap_or("report");
+        let template = template.to_lowercase();
+        let knowledge_dir = PathBuf::from(&ctx.settings.paths.knowledge_dir);
+        let generated_at = ctx.today.format("%-d %B %Y").to_string();
+        let (data, pdf_title) = (input.data, title.clone());
+        // Loading the assets (first call) and rendering read files and burn CPU.
+        let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, ToolError> {
+            let assets = PdfAssets::get(&knowledge_dir);
+            let report = assets.report(&template, &data, &pdf_title, &generated_at)?;
+            documents::render_pdf(&report, &assets.brand, &documents::Fonts::debian_default()).map_err(|e| {
+                tracing::error!(error = %e, "PDF rendering failed");
+                ToolError::Failed(format!("the PDF could not be made: {e}"))
+            })
         })
         .await
-        .map_err(|e| ToolError::Failed(format!("PDF rendering stopped: {e}")))?
-        .map_err(|e| {
-            tracing::error!(error = %e, "PDF rendering failed");
-            ToolError::Failed(format!("the PDF could not be made: {e}"))
-        })?;
+        .map_err(|e| ToolError::Failed(format!("PDF rendering stopped: {e}")))??;
         let name = format!("{}.pdf", file_stem(&title));
         file_output(ctx, &name, "pdf", "application/pdf", &bytes, json!({})).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn repo_knowledge() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../knowledge")
+    }
+
+    #[test]
+    fn the_knowledge_assets_load_once_with_the_palette_and_logo() {
+        let a = PdfAssets::get(&repo_knowledge());
+        assert!(Arc::ptr_eq(&a, &PdfAssets::get(&repo_knowledge())), "cached per directory");
+        assert_eq!(a.brand, documents::Brand::mezzofy());
+        assert!(a.logo.is_some());
+        let names: Vec<&str> = match &a.templates {
+            Some(Ok(t)) => t.names().collect(),
+            other => panic!("templates: {:?}", other.as_ref().map(|r| r.as_ref().err())),
+        };
+        for name in ["financial_statement", "sales_report", "kpi_dashboard", "playbook", "report"] {
+            assert!(names.contains(&name), "{name} missing from {names:?}");
+        }
+    }
+
+    #[test]
+    fn templates_render_with_the_logo_and_unknown_ones_are_invalid_input() {
+        let a = PdfAssets::get(&repo_knowledge());
+        let data = json!({"count": 1, "total_leads": 3, "by_status": [{"status": "new", "count": 3}],
+                          "leads": [{"company_name": "Kopi Corner", "status": "qualified"}]});
+        let report = a.report("sales_report", &data, "Pipeline March 2026", "1 April 2026").unwrap();
+        assert_eq!(report.title, "Pipeline March 2026");
+        assert!(report.footer.contains("Generated 1 April 2026"), "{}", report.footer);
+        assert!(report.logo.is_some());
+
+        let err = a.report("balance_sheet", &data, "T", "today").unwrap_err();
+        let ToolError::InvalidInput(msg) = err else { panic!("{err:?}") };
+        for name in ["balance_sheet", "financial_statement", "sales_report", "kpi_dashboard", "playbook", "report"] {
+            assert!(msg.contains(name), "{msg}");
+        }
+        let err = a.report("playbook", &json!({"text": "x"}), "T", "today").unwrap_err();
+        assert!(matches!(&err, ToolError::InvalidInput(m) if m.contains("data.content")), "{err:?}");
+    }
+
+    #[test]
+    fn without_templates_the_built_in_layouts_remain() {
+        let dir = std::env::temp_dir().join(format!("pdf-assets-empty-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let a = PdfAssets::load(&dir);
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(a.templates.is_none() && a.logo.is_none());
+        assert_eq!(a.brand, documents::Brand::mezzofy());
+        let report = a.report("financial_statement", &json!({"revenue": 5.0}), "Statement", "today").unwrap();
+        assert_eq!(report.title, "Statement");
+        let err = a.report("kpi_dashboard", &json!({}), "T", "today").unwrap_err();
+        assert!(matches!(&err, ToolError::InvalidInput(m) if m.contains("financial_statement, report")), "{err:?}");
     }
 }
