@@ -77,12 +77,18 @@ pub async fn fire(
 }
 
 /// One pass: fires every due schedule. Returns how many fired.
-pub async fn tick(
+pub async fn tick(db: &store::DatabaseConnection, transport: &jobs::Transport, now: DateTime<Utc>) -> anyhow::Result<u32> {
+    Ok(pass(db, transport, now).await?.0)
+}
+
+/// [`tick`], also returning the earliest next occurrence of any active schedule.
+async fn pass(
     db: &store::DatabaseConnection,
     transport: &jobs::Transport,
     now: DateTime<Utc>,
-) -> anyhow::Result<u32> {
+) -> anyhow::Result<(u32, Option<DateTime<Utc>>)> {
     let mut fired = 0;
+    let mut earliest: Option<DateTime<Utc>> = None;
     for row in store::schedules::active(db).await? {
         let Some(spec) = &row.spec else { continue };
         let schedule = match Schedule::parse_builtin(spec) {
@@ -95,6 +101,9 @@ pub async fn tick(
         // Occurrences before the last change (creation, edit, resume) never fire.
         let since = row.last_run.map_or(row.updated_at, |l| l.max(row.updated_at));
         let due = schedule.due(Some(since), row.created_at, now);
+        if let Some(n) = due.next {
+            earliest = Some(earliest.map_or(n, |e| e.min(n)));
+        }
         if let Some(at) = due.fire {
             match fire(db, transport, &row, at, due.skipped, due.next, false).await {
                 Ok(Some(_)) => fired += 1,
@@ -107,7 +116,7 @@ pub async fn tick(
             tracing::warn!(schedule = %row.id, error = %e, "could not record the next run");
         }
     }
-    Ok(fired)
+    Ok((fired, earliest))
 }
 
 /// Creates or updates the built-in schedules from the configuration.
@@ -168,10 +177,17 @@ pub async fn run_loop(
     let transport = jobs::Transport::new(redis.clone());
     let mut seen = version(&redis).await;
     loop {
-        if let Err(e) = tick(&db, &transport, Utc::now()).await {
-            tracing::error!(error = %e, "scheduler pass failed");
+        let mut wait = tick_every;
+        match pass(&db, &transport, Utc::now()).await {
+            // Wake for the next occurrence if it comes before the next regular pass.
+            Ok((_, Some(next))) => {
+                let until = (next - Utc::now()).to_std().unwrap_or_default();
+                wait = wait.min(until + Duration::from_millis(20));
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "scheduler pass failed"),
         }
-        let deadline = tokio::time::Instant::now() + tick_every;
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
             tokio::select! {
                 _ = stop.changed() => return,

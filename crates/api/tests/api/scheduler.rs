@@ -128,3 +128,35 @@ async fn schedules_are_validated_capped_and_private_to_owner_and_department() {
     assert_eq!(res.json::<Value>().await.unwrap(), json!({"deleted": true}));
     assert_eq!(app.get(&format!("/scheduler/jobs/{id}"), &tm).await.status(), StatusCode::NOT_FOUND);
 }
+
+/// A schedule created through the API fires at its time with the scheduler already running:
+/// no restart, and not a regular pass late (the passes here are a minute apart).
+#[tokio::test]
+async fn a_new_schedule_fires_without_a_scheduler_restart() {
+    let app = TestApp::spawn().await;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let runner = tokio::spawn(scheduler::runner::run_loop(
+        app.db.clone(),
+        app.redis.clone(),
+        std::time::Duration::from_secs(60),
+        stop_rx,
+    ));
+    let mgr = app.create_user_in("sales_manager", "sales").await;
+    let t = app.tokens(&mgr).await.access;
+    let at = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    let res = create(&app, &t, &body("One-off", json!({"type": "once", "at": at}))).await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let id = res.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let fired = TestApp::eventually(std::time::Duration::from_secs(15), || async {
+        let h: Value = app.get(&format!("/scheduler/jobs/{id}/history"), &t).await.json().await.unwrap();
+        h["runs"].as_array().is_some_and(|r| r.len() == 1)
+    })
+    .await;
+    assert!(fired, "the schedule did not fire");
+    let s: Value = app.get(&format!("/scheduler/jobs/{id}"), &t).await.json().await.unwrap();
+    // A `once` that fired is done.
+    assert_eq!(s["is_active"], false, "{s}");
+    assert!(s["next_run"].is_null());
+    stop_tx.send(true).unwrap();
+    runner.await.unwrap();
+}
