@@ -227,3 +227,59 @@ async fn an_event_accepted_while_redis_is_down_is_processed_when_it_returns() {
     assert_eq!(ev.status, "completed", "{ev:?}");
     worker.stop().await;
 }
+
+/// A Teams @mention (outgoing webhook, HMAC with the base64 security token) becomes an agent
+/// task with the configured role's permissions, answered in the channel it came from.
+#[tokio::test]
+async fn a_teams_mention_is_answered_in_its_channel() {
+    use base64::Engine;
+    use hmac::{Hmac, Mac};
+    let token = base64::engine::general_purpose::STANDARD.encode(b"teams-outgoing-webhook-secret-32b");
+    let t2 = token.clone();
+    let app = TestApp::spawn_with(move |s| {
+        s.webhooks.teams_outgoing_secret = settings::Secret::new(t2);
+        s.worker.sweep_interval_ms = 100;
+    })
+    .await;
+    store::demo::seed_company_demo(&app.db, chrono::Utc::now().date_naive(), 6).await.unwrap();
+    let body = json!({
+        "type": "message", "id": "1732441200000",
+        "from": {"id": "user_abc", "name": "John Tan"},
+        "channelId": "msteams", "serviceUrl": "https://smba.trafficmanager.net/apac/",
+        "text": "<at>MezzofyAI</at> show the sales pipeline",
+        "channelData": {"channel": {"id": "19:general@thread.tacv2"}, "team": {"id": "team_xyz"}}
+    })
+    .to_string();
+    let key = base64::engine::general_purpose::STANDARD.decode(&token).unwrap();
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key).unwrap();
+    mac.update(body.as_bytes());
+    let auth = format!("HMAC {}", base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes()));
+    let post = |auth: String| {
+        app.client.post(app.url("/webhooks/teams")).header("Authorization", auth).body(body.clone()).send()
+    };
+    assert_eq!(post("HMAC bm90LXRoZS1zaWduYXR1cmU=".into()).await.unwrap().status(), reqwest::StatusCode::UNAUTHORIZED);
+    let res = post(auth).await.unwrap();
+    assert_eq!(res.status(), reqwest::StatusCode::OK);
+    let id: Uuid = serde_json::from_value(res.json::<Value>().await.unwrap()["event_id"].clone()).unwrap();
+    let worker = start_worker(&app);
+    assert_eq!(processed(&app, id).await.status, "completed");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let task = loop {
+        let tasks = jobs_of(&app, "agent.task").await;
+        if let Some(t) = tasks.into_iter().find(|t| t.status == "completed") {
+            break t;
+        }
+        assert!(tokio::time::Instant::now() < deadline);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(task.payload["message"], "show the sales pipeline");
+    assert_eq!(task.payload["role"], "sales_rep");
+    let result = task.result.unwrap();
+    assert_eq!(result["agent"], "sales", "{result}");
+    // The answer goes back to that channel of that team.
+    let posts = jobs_of(&app, "delivery.teams").await;
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].payload["channel"], "19:general@thread.tacv2");
+    assert_eq!(posts[0].payload["team_id"], "team_xyz");
+    worker.stop().await;
+}
