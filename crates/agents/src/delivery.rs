@@ -93,20 +93,7 @@ pub struct ChatJob {
     pub html: String,
 }
 
-pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use graph::html_escape;
 
 /// Plain text as HTML paragraphs.
 pub fn text_to_html(text: &str) -> String {

@@ -310,7 +310,7 @@ impl TypedTool for LogContact {
             Self::NAME,
             &[&i.lead_id.to_string(), &channel, &summary, &date.to_string(), &format!("{:?}", i.follow_up_date)],
         );
-        let (activity, new) = company::log_activity(
+        let logged = company::log_activity(
             &ctx.db,
             company::NewActivity {
                 lead_id: i.lead_id,
@@ -323,16 +323,8 @@ impl TypedTool for LogContact {
                 idempotency_key: key,
             },
         )
-        .await
-        .map_err(invalid_or_failed)?
-        .ok_or_else(|| ToolError::NotFound(format!("no lead with id {}", i.lead_id)))?;
-        let lead = company::lead(&ctx.db, i.lead_id).await?;
-        ToolOutput::json(json!({
-            "logged": true,
-            "already_logged": !new,
-            "activity_id": activity.id,
-            "lead": lead.as_ref().map(lead_json),
-        }))
+        .await;
+        activity_output(ctx, i.lead_id, logged, "logged", "already_logged").await
     }
 }
 
@@ -368,7 +360,7 @@ impl TypedTool for SetFollowUp {
             None => format!("follow up on {}", i.date),
         };
         let key = write_key(ctx, Self::NAME, &[&i.lead_id.to_string(), &i.date.to_string(), &summary]);
-        let (activity, new) = company::log_activity(
+        let logged = company::log_activity(
             &ctx.db,
             company::NewActivity {
                 lead_id: i.lead_id,
@@ -381,15 +373,27 @@ impl TypedTool for SetFollowUp {
                 idempotency_key: key,
             },
         )
-        .await
-        .map_err(invalid_or_failed)?
-        .ok_or_else(|| ToolError::NotFound(format!("no lead with id {}", i.lead_id)))?;
-        let lead = company::lead(&ctx.db, i.lead_id).await?;
-        ToolOutput::json(json!({
-            "follow_up_set": true,
-            "already_set": !new,
-            "activity_id": activity.id,
-            "lead": lead.as_ref().map(lead_json),
-        }))
+        .await;
+        activity_output(ctx, i.lead_id, logged, "follow_up_set", "already_set").await
     }
+}
+
+/// The answer of a CRM activity tool: the activity (new or already logged by this turn) and
+/// the lead as it is now.
+async fn activity_output(
+    ctx: &ToolContext,
+    lead_id: Uuid,
+    logged: Result<Option<(company::ActivityRow, bool)>, store::StoreError>,
+    done_key: &str,
+    repeat_key: &str,
+) -> Result<ToolOutput, ToolError> {
+    let (activity, new) =
+        logged.map_err(invalid_or_failed)?.ok_or_else(|| ToolError::NotFound(format!("no lead with id {lead_id}")))?;
+    let lead = company::lead(&ctx.db, lead_id).await?;
+    ToolOutput::json(json!({
+        done_key: true,
+        repeat_key: !new,
+        "activity_id": activity.id,
+        "lead": lead.as_ref().map(lead_json),
+    }))
 }
