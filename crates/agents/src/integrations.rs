@@ -22,8 +22,8 @@ pub struct Integrations {
     pub channels: std::collections::BTreeMap<String, String>,
     /// The one client for user-chosen URLs (refuses private and metadata addresses).
     pub web: Option<web::SafeClient>,
-    /// Whether a LinkedIn session cookie is configured.
-    pub linkedin_configured: bool,
+    /// LinkedIn people search, when a session cookie is configured.
+    pub linkedin: Option<web::LinkedinClient>,
 }
 
 impl Default for Integrations {
@@ -37,7 +37,7 @@ impl Default for Integrations {
             team_id: String::new(),
             channels: Default::default(),
             web: None,
-            linkedin_configured: false,
+            linkedin: None,
         }
     }
 }
@@ -95,7 +95,13 @@ impl Integrations {
         Ok(Self {
             storage: storage_from_settings(s)?,
             web,
-            linkedin_configured: !w.linkedin_cookie.is_empty(),
+            linkedin: if w.linkedin_cookie.is_empty() {
+                None
+            } else {
+                let mut cfg = web::LinkedinConfig::new(w.linkedin_cookie.expose().to_string());
+                cfg.base_url = w.linkedin_base_url.trim_end_matches('/').to_string();
+                Some(web::LinkedinClient::new(cfg).context("LINKEDIN_COOKIE")?)
+            },
             graph,
             fcm,
             sender: ms.sender_user_id.clone(),

@@ -77,7 +77,11 @@ pub async fn fire(
 }
 
 /// One pass: fires every due schedule. Returns how many fired.
-pub async fn tick(db: &store::DatabaseConnection, transport: &jobs::Transport, now: DateTime<Utc>) -> anyhow::Result<u32> {
+pub async fn tick(
+    db: &store::DatabaseConnection,
+    transport: &jobs::Transport,
+    now: DateTime<Utc>,
+) -> anyhow::Result<u32> {
     Ok(pass(db, transport, now).await?.0)
 }
 

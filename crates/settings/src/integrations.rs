@@ -145,8 +145,10 @@ pub struct WebSettings {
     /// e.g. `10.20.0.0/16`. Empty by default: private, loopback and metadata addresses are
     /// never fetched.
     pub allow_networks: Vec<String>,
-    /// A LinkedIn session cookie (`LINKEDIN_COOKIE`); without it LinkedIn prospecting is off.
+    /// A LinkedIn session cookie (`LINKEDIN_COOKIE`: the `li_at` value, or the browser's whole
+    /// cookie string); without it LinkedIn prospecting is off.
     pub linkedin_cookie: Secret,
+    pub linkedin_base_url: String,
 }
 
 impl Default for WebSettings {
@@ -157,6 +159,7 @@ impl Default for WebSettings {
             max_redirects: 5,
             allow_networks: Vec::new(),
             linkedin_cookie: Secret::default(),
+            linkedin_base_url: "https://www.linkedin.com".into(),
         }
     }
 }

@@ -28,6 +28,9 @@ mod charset;
 mod client;
 mod extract;
 mod ip;
+pub mod linkedin;
+#[cfg(feature = "fake")]
+pub mod linkedin_fake;
 mod patterns;
 
 use std::net::IpAddr;
@@ -36,6 +39,7 @@ use std::time::Duration;
 pub use client::{Page, SafeClient};
 pub use extract::{Extracted, Link, MAX_CONTACTS, MAX_LINKS, MAX_TABLE_ROWS, MAX_TABLES, extract, extract_text_plain};
 pub use ip::is_blocked;
+pub use linkedin::{LinkedinClient, LinkedinConfig, LinkedinError, PeopleQuery, Prospect};
 
 /// Limits and permissions of a [`SafeClient`].
 #[derive(Debug, Clone, PartialEq, Eq)]

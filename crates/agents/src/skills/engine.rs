@@ -335,11 +335,31 @@ async fn run_step(
             Ok((out.value, out.artifacts))
         }
         Some((key, items)) => {
+            // Other lists of the same length for single-value inputs go along item by item
+            // (companies with their contact names).
+            let n = items.len();
+            let zipped: Vec<(String, Vec<Value>)> = args
+                .iter()
+                .filter(|(k, _)| **k != key)
+                .filter_map(|(k, v)| match v {
+                    Value::Array(list)
+                        if list.len() == n
+                            && accepts(&schema, k).iter().any(|t| t == "string")
+                            && !accepts(&schema, k).iter().any(|t| t == "array") =>
+                    {
+                        Some((k.clone(), list.clone()))
+                    }
+                    _ => None,
+                })
+                .collect();
             let mut results = Vec::new();
             let mut artifacts = Vec::new();
-            for item in items.into_iter().take(MAX_FAN_OUT) {
+            for (i, item) in items.into_iter().enumerate().take(MAX_FAN_OUT) {
                 let mut one = args.clone();
                 one.insert(key.clone(), item);
+                for (k, list) in &zipped {
+                    one.insert(k.clone(), list[i].clone());
+                }
                 let out = registry.call(ctx, &step.tool, Value::Object(one)).await?;
                 results.push(out.value);
                 artifacts.extend(out.artifacts);

@@ -4,7 +4,7 @@
 use domain::Permission;
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::{Access, ToolContext, ToolError, ToolOutput, ToolRegistry, TypedTool};
 
@@ -107,13 +107,13 @@ impl TypedTool for WebResearch {
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-// The schema the model sees; the fields are read once a LinkedIn client exists.
-#[allow(dead_code)]
 pub struct LinkedinInput {
+    /// Titles, roles or topics, e.g. "marketing director".
     pub keywords: Option<String>,
     pub industry: Option<String>,
     pub location: Option<String>,
-    pub limit: Option<u32>,
+    /// 1 to 50 (default 25); accepted as a number or a numeric string.
+    pub limit: Option<Value>,
 }
 
 pub struct LinkedinSearch;
@@ -122,25 +122,51 @@ pub struct LinkedinSearch;
 impl TypedTool for LinkedinSearch {
     type Input = LinkedinInput;
     const NAME: &'static str = "linkedin_search";
-    const DESCRIPTION: &'static str = "Search LinkedIn for prospects (needs a LinkedIn session configured on the \
-        server).";
+    const DESCRIPTION: &'static str = "Search LinkedIn for people (prospects) by role, industry and location: \
+        name, headline, company, location and profile link. Needs a LinkedIn session configured on the server.";
     const ACCESS: Access = Access::AnyOf(&[Permission::LinkedinUse]);
     const SIDE_EFFECTS: bool = false;
     const STATUS: &'static str = "Searching LinkedIn…";
     const UNTRUSTED_OUTPUT: bool = true;
 
-    async fn run(&self, ctx: &ToolContext, _i: LinkedinInput) -> Result<ToolOutput, ToolError> {
-        if !ctx.integrations.linkedin_configured {
+    async fn run(&self, ctx: &ToolContext, i: LinkedinInput) -> Result<ToolOutput, ToolError> {
+        let Some(client) = &ctx.integrations.linkedin else {
             return Err(ToolError::NotConfigured(
                 "LinkedIn prospecting is not configured on this server: an administrator must set LINKEDIN_COOKIE"
                     .into(),
             ));
+        };
+        let clean = |s: Option<String>| s.map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let keywords = clean(i.keywords).unwrap_or_default();
+        let (industry, location) = (clean(i.industry), clean(i.location));
+        if keywords.is_empty() && industry.is_none() && location.is_none() {
+            return Err(ToolError::InvalidInput("give keywords, an industry or a location".into()));
         }
-        Err(ToolError::NotConfigured(
-            "LinkedIn prospecting through a session cookie is not supported by this build yet (LINKEDIN_COOKIE is set \
-             but unused)"
-                .into(),
-        ))
+        let limit = match &i.limit {
+            Some(Value::Number(n)) => n.as_u64().unwrap_or(25),
+            Some(Value::String(s)) => s.trim().parse().unwrap_or(25),
+            _ => 25,
+        }
+        .clamp(1, 50) as usize;
+        let query = web::PeopleQuery { keywords, industry, location, limit };
+        let people = client.search_people(&query).await.map_err(|e| match e {
+            web::LinkedinError::SessionExpired => ToolError::NotConfigured(e.to_string()),
+            e => ToolError::Failed(format!("LinkedIn: {e}")),
+        })?;
+        let profiles: Vec<Value> = people
+            .iter()
+            .map(|p| {
+                json!({"name": p.name, "title": p.headline, "company": p.company, "location": p.location,
+                       "profile_url": p.profile_url})
+            })
+            .collect();
+        ToolOutput::json(json!({
+            "count": people.len(),
+            "companies": people.iter().filter_map(|p| p.company.clone()).collect::<Vec<_>>(),
+            "contact_names": people.iter().map(|p| p.name.clone()).collect::<Vec<_>>(),
+            "profiles": profiles,
+            "untrusted": true,
+        }))
     }
 }
 

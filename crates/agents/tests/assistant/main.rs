@@ -5,6 +5,7 @@
 mod chat;
 mod common;
 mod consent;
+mod linkedin;
 mod llm_loop;
 mod offline_skills;
 mod providers;

@@ -148,7 +148,7 @@ pub async fn detailed(ctx: &AppContext, caller: &Principal) -> ApiResult<(AdminH
                     "push": if i.fcm.is_some() { "configured" } else { "outbox" },
                     "storage": i.storage.describe(),
                     "web_client": if i.web.is_some() { "ssrf-guarded" } else { "off" },
-                    "linkedin": if i.linkedin_configured { "cookie set (not used by this build)" } else { "not configured" },
+                    "linkedin": if i.linkedin.is_some() { "configured" } else { "not configured" },
                 })
             },
         },
