@@ -15,6 +15,7 @@ workloads:
   chat       POST /chat/send against a fake LLM answering at once: turns/s, p50/p99, added latency
   http       HTTP baseline (404, no IO) vs /health, /auth/me and /auth/login on one api worker
   queue      Redis LPUSH/RPOP ceiling, then enqueue latency of N jobs and their drain by one worker
+  webhooks   signed POST /webhooks/mezzofy (5% re-deliveries) vs a 404 baseline, then every event processed once
 
 Results are key=value lines on stdout; see bench/README.md.
 USAGE

@@ -139,10 +139,8 @@ async fn queue(
     let enqueued = jobs::enqueue(&txn, job).await.map_err(ApiError::internal)?;
     chat::write_usage(&txn, spent).await;
     txn.commit().await.map_err(store::StoreError::from)?;
-    if let Err(e) = ctx.transport.push(enqueued.id, enqueued.queue, enqueued.lane).await {
-        // The sweeper pushes it from PostgreSQL; nothing is lost.
-        tracing::warn!(job = %enqueued.id, error = %e, "could not push the turn job now");
-    }
+    // Pushed now when the lane has room, else by the sweeper from PostgreSQL; nothing is lost.
+    ctx.transport.dispatch(&ctx.db, std::slice::from_ref(&enqueued)).await;
     Ok(SendResponse {
         session_id: turn.session_id,
         status: "queued".into(),

@@ -105,10 +105,8 @@ async fn accept(
     let enqueued = jobs::enqueue(&txn, job).await.map_err(ApiError::internal)?;
     store::webhooks::set_job(&txn, row.id, enqueued.id).await?;
     txn.commit().await.map_err(store::StoreError::from)?;
-    if let Err(e) = ctx.transport.push(enqueued.id, enqueued.queue, enqueued.lane).await {
-        // Committed: the sweeper pushes it from PostgreSQL.
-        tracing::warn!(job = %enqueued.id, error = %e, "could not push the webhook job now");
-    }
+    // Committed: pushed now when the lane has room, else by the sweeper (also if Redis is down).
+    ctx.transport.dispatch(&ctx.db, std::slice::from_ref(&enqueued)).await;
     metrics::counter!("webhooks_total", "source" => source.to_string(), "outcome" => "accepted").increment(1);
     Ok(Accepted { status: "accepted", event_id: row.id })
 }

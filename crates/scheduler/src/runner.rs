@@ -69,9 +69,8 @@ pub async fn fire(
     let enqueued = jobs::enqueue(&txn, job).await?;
     store::schedules::fired(&txn, run_id, row.id, enqueued.id, fire_time, next, manual).await?;
     txn.commit().await?;
-    if let Err(e) = transport.push(enqueued.id, enqueued.queue, enqueued.lane).await {
-        tracing::warn!(job = %enqueued.id, error = %e, "could not push a scheduled job now (the sweeper will)");
-    }
+    // Pushed now when the lane has room, else by the workers' sweeper.
+    transport.dispatch(db, std::slice::from_ref(&enqueued)).await;
     tracing::info!(schedule = %row.id, name = %row.name, %fire_time, skipped, manual, job = %enqueued.id, "schedule fired");
     Ok(Some(enqueued.id))
 }

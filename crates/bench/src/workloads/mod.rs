@@ -7,6 +7,7 @@
 pub mod chat;
 pub mod http;
 pub mod queue;
+pub mod webhooks;
 
 use std::time::Duration;
 
@@ -61,6 +62,7 @@ pub const WORKLOADS: &[(&str, &str)] = &[
     ("http", "HTTP baseline (404, no IO) vs /health, /auth/me and /auth/login on one api worker"),
     ("chat", "POST /chat/send against a fake LLM answering at once: turns/s, p50/p99, the api's added latency"),
     ("queue", "Redis LPUSH/RPOP ceiling, then enqueue latency of N jobs and their drain by one worker"),
+    ("webhooks", "signed POST /webhooks/mezzofy vs a 404 baseline; every accepted event processed once"),
 ];
 
 pub async fn run(name: &str, options: &Options) -> anyhow::Result<Outcome> {
@@ -68,6 +70,7 @@ pub async fn run(name: &str, options: &Options) -> anyhow::Result<Outcome> {
         "chat" => chat::run(options).await,
         "http" => http::run(options).await,
         "queue" => queue::run(options).await,
+        "webhooks" => webhooks::run(options).await,
         other => anyhow::bail!("unknown workload `{other}`"),
     }
 }
