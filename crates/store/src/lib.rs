@@ -211,6 +211,16 @@ pub mod maintenance {
         Ok(())
     }
 
+    /// The `n` column of a parameterless counting query (`SELECT count(*) AS n ...`), for
+    /// benchmarks and diagnostics.
+    pub async fn count(db: &DatabaseConnection, sql: &str) -> Result<i64, StoreError> {
+        let row = db.query_one_raw(Statement::from_string(db.get_database_backend(), sql)).await?;
+        Ok(match row {
+            Some(r) => r.try_get::<i64>("", "n")?,
+            None => 0,
+        })
+    }
+
     pub async fn database_exists(db: &DatabaseConnection, name: &str) -> Result<bool, StoreError> {
         Ok(db
             .query_one_raw(Statement::from_sql_and_values(

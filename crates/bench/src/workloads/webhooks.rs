@@ -19,10 +19,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use anyhow::Context;
 use hmac::{Hmac, Mac};
 use reqwest::{Client, Method, StatusCode};
-use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use testkit::TestApp;
@@ -362,11 +360,7 @@ impl Worker {
 }
 
 async fn count(db: &store::DatabaseConnection, sql: &str) -> anyhow::Result<u64> {
-    let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await?
-        .context("a count returned no row")?;
-    let n: i64 = row.try_get("", "n")?;
+    let n = store::maintenance::count(db, sql).await?;
     Ok(u64::try_from(n).unwrap_or(0))
 }
 
