@@ -283,3 +283,62 @@ async fn a_teams_mention_is_answered_in_its_channel() {
     assert_eq!(posts[0].payload["team_id"], "team_xyz");
     worker.stop().await;
 }
+
+#[tokio::test]
+async fn a_churn_alerts_management_and_the_account_manager_and_sets_a_follow_up() {
+    let app = TestApp::spawn_with(|s| s.worker.sweep_interval_ms = 100).await;
+    store::demo::seed_company_demo(&app.db, chrono::Utc::now().date_naive(), 8).await.unwrap();
+    let customers =
+        store::company::search_customers(&app.db, &store::company::CustomerFilter { limit: 200, ..Default::default() })
+            .await
+            .unwrap();
+    let customer = customers.into_iter().next().unwrap();
+    let am = app.create_user_in("sales_manager", "sales").await;
+    app.db
+        .execute_unprepared(&format!("UPDATE customers SET account_manager = '{}' WHERE id = '{}'", am.id, customer.id))
+        .await
+        .unwrap();
+    let manager = store::users::by_id(&app.db, am.id).await.unwrap().unwrap();
+    // The company is also a lead in the CRM: the follow-up lands there.
+    let lead = store::company::create_lead(
+        &app.db,
+        store::company::NewLead {
+            company_name: customer.name.clone(),
+            contact_name: None,
+            contact_email: None,
+            contact_phone: None,
+            industry: None,
+            location: None,
+            source: Some("test".into()),
+            status: None,
+            assigned_to: None,
+            notes: None,
+            follow_up_date: None,
+        },
+    )
+    .await
+    .unwrap();
+    let worker = start_worker(&app);
+    let id = deliver(
+        &app,
+        "customer_churned",
+        "evt_churn_1",
+        json!({"customer_id": customer.id, "company_name": customer.name, "reason": "moved to a competitor"}),
+    )
+    .await;
+    assert_eq!(processed(&app, id).await.status, "completed");
+    let posts = jobs_of(&app, "delivery.teams").await;
+    assert_eq!(posts.len(), 1);
+    assert_eq!(posts[0].payload["channel"], "management");
+    assert!(posts[0].payload["text"].as_str().unwrap().contains("moved to a competitor"));
+    let emails = jobs_of(&app, "delivery.email").await;
+    assert_eq!(emails.len(), 1);
+    let to: Vec<String> = serde_json::from_value(emails[0].payload["to"].clone()).unwrap();
+    assert!(to.contains(&manager.email) && to.contains(&"ceo@mezzofy.com".to_string()), "{to:?}");
+    let acts = store::company::activities(&app.db, lead.id, 10).await.unwrap();
+    assert_eq!(acts.len(), 1);
+    assert_eq!(acts[0].kind, "follow_up");
+    let after = store::company::lead(&app.db, lead.id).await.unwrap().unwrap();
+    assert!(after.follow_up_date.is_some());
+    worker.stop().await;
+}
