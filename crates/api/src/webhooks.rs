@@ -91,19 +91,21 @@ async fn accept(
     payload: Value,
 ) -> ApiResult<Accepted> {
     let txn = ctx.db.begin().await.map_err(store::StoreError::from)?;
+    // The event's id is ours, so its job can be enqueued first and the event row written with
+    // the job's id in one insert; a duplicate rolls both back.
     let id = Uuid::now_v7();
-    let (row, new) = store::webhooks::record(&txn, id, source, event_type, &event_id, payload, None).await?;
+    let job = jobs::NewJob::new(domain::jobs::Queue::Webhook, "webhook.process", json!({"event": id}))
+        .priority(60)
+        .idempotency_key(format!("webhook:{id}"))
+        .max_attempts(5);
+    let enqueued = jobs::enqueue(&txn, job).await.map_err(ApiError::internal)?;
+    let (row, new) =
+        store::webhooks::record(&txn, id, source, event_type, &event_id, payload, Some(enqueued.id)).await?;
     if !new {
         txn.rollback().await.map_err(store::StoreError::from)?;
         metrics::counter!("webhooks_total", "source" => source.to_string(), "outcome" => "duplicate").increment(1);
         return Ok(Accepted { status: "duplicate", event_id: row.id });
     }
-    let job = jobs::NewJob::new(domain::jobs::Queue::Webhook, "webhook.process", json!({"event": row.id}))
-        .priority(60)
-        .idempotency_key(format!("webhook:{}", row.id))
-        .max_attempts(5);
-    let enqueued = jobs::enqueue(&txn, job).await.map_err(ApiError::internal)?;
-    store::webhooks::set_job(&txn, row.id, enqueued.id).await?;
     txn.commit().await.map_err(store::StoreError::from)?;
     // Committed: pushed now when the lane has room, else by the sweeper (also if Redis is down).
     ctx.transport.dispatch(&ctx.db, std::slice::from_ref(&enqueued)).await;

@@ -153,10 +153,3 @@ pub async fn list(
             .unwrap_or(0);
     Ok((rows, total))
 }
-
-/// Links an event to the job that processes it.
-pub async fn set_job(db: &impl ConnectionTrait, id: Uuid, job_id: Uuid) -> Result<(), StoreError> {
-    db.execute_raw(stmt(db, "UPDATE webhook_events SET job_id = $2 WHERE id = $1", vec![id.into(), job_id.into()]))
-        .await?;
-    Ok(())
-}

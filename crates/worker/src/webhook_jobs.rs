@@ -32,6 +32,8 @@ pub struct ProcessJob {
 struct Handler {
     assistant: Arc<Assistant>,
     settings: Arc<settings::Settings>,
+    /// The assistant's own account, looked up (or created) once per worker.
+    system: tokio::sync::OnceCell<Uuid>,
 }
 
 fn db_retry(e: impl std::fmt::Display) -> JobFailure {
@@ -44,7 +46,7 @@ fn text(data: &Value, key: &str) -> Option<String> {
 
 impl Handler {
     async fn system(&self) -> Result<Uuid, JobFailure> {
-        agents::task::system_actor(&self.assistant.db).await.map_err(db_retry)
+        self.system.get_or_try_init(|| agents::task::system_actor(&self.assistant.db)).await.copied().map_err(db_retry)
     }
 
     /// Commits a job keyed by the event and step (a retried event finds the first job).
@@ -465,7 +467,7 @@ async fn process(h: Arc<Handler>, ctx: JobContext, payload: Value) -> Result<Val
 
 /// Adds `webhook.process`.
 pub fn register(registry: Registry, assistant: Arc<Assistant>) -> Registry {
-    let h = Arc::new(Handler { settings: assistant.settings.clone(), assistant });
+    let h = Arc::new(Handler { settings: assistant.settings.clone(), assistant, system: tokio::sync::OnceCell::new() });
     registry.register(WEBHOOK_PROCESS, KindSpec::new(move |ctx, payload| process(h.clone(), ctx, payload)))
 }
 

@@ -26,11 +26,12 @@ fn start_worker(app: &TestApp) -> worker::WorkerHandle {
 /// Stores an event and its job as the api does.
 async fn deliver(app: &TestApp, event: &str, id: &str, data: Value) -> Uuid {
     let payload = json!({"id": id, "event": event, "data": data});
-    let (row, _) = store::webhooks::record(&app.db, Uuid::now_v7(), "mezzofy", event, id, payload, None).await.unwrap();
-    let job = jobs::NewJob::new(domain::jobs::Queue::Webhook, "webhook.process", json!({"event": row.id}))
-        .idempotency_key(format!("webhook:{}", row.id));
+    let event_row = Uuid::now_v7();
+    let job = jobs::NewJob::new(domain::jobs::Queue::Webhook, "webhook.process", json!({"event": event_row}))
+        .idempotency_key(format!("webhook:{event_row}"));
     let e = jobs::enqueue(&app.db, job).await.unwrap();
-    store::webhooks::set_job(&app.db, row.id, e.id).await.unwrap();
+    let (row, _) =
+        store::webhooks::record(&app.db, event_row, "mezzofy", event, id, payload, Some(e.id)).await.unwrap();
     row.id
 }
 
