@@ -1,0 +1,1 @@
+//! Uploaded documents and images become text the agents can use.

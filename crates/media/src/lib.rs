@@ -1,0 +1,1 @@
+//! Video and audio: probing, frames, audio tracks and speech-to-text.

@@ -1,0 +1,1 @@
+//! Events to users' live connections across api processes, and replayable turn event logs.
