@@ -56,11 +56,10 @@ impl SafeClient {
         policy: WebPolicy,
         overrides: HashMap<String, Vec<IpAddr>>,
     ) -> Result<SafeClient, WebError> {
-        let overrides = overrides.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
-        Self::build(policy, Some(Arc::new(overrides)))
+        Self::build(policy, Some(Arc::new(normalize_overrides(overrides))))
     }
 
-    fn build(policy: WebPolicy, overrides: Option<Arc<HashMap<String, Vec<IpAddr>>>>) -> Result<SafeClient, WebError> {
+    fn build(policy: WebPolicy, overrides: Overrides) -> Result<SafeClient, WebError> {
         let allow: Arc<[IpNet]> = policy.allow.clone().into();
         let resolver = SafeResolver { allow: allow.clone(), overrides };
         let max_redirects = policy.max_redirects;
@@ -191,7 +190,7 @@ impl SafeClient {
 
 /// Checks what can be checked before sending: scheme, userinfo and IP-literal hosts.
 /// Host names are checked by [`SafeResolver`] when they are resolved.
-fn check_url(url: &Url, allow: &[IpNet]) -> Result<(), WebError> {
+pub(crate) fn check_url(url: &Url, allow: &[IpNet]) -> Result<(), WebError> {
     match url.scheme() {
         "http" | "https" => {}
         other => return Err(WebError::SchemeNotAllowed { scheme: other.to_owned() }),
@@ -227,10 +226,37 @@ pub(crate) fn filter_addrs(host: &str, addrs: Vec<SocketAddr>, allow: &[IpNet]) 
     Ok(kept)
 }
 
+/// Test overrides of name resolution: lowercased name to addresses.
+pub(crate) type Overrides = Option<Arc<HashMap<String, Vec<IpAddr>>>>;
+
+/// Lowercases the override names.
+pub(crate) fn normalize_overrides(overrides: HashMap<String, Vec<IpAddr>>) -> HashMap<String, Vec<IpAddr>> {
+    overrides.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect()
+}
+
+/// Resolves `host` with the system resolver (or the test overrides) and keeps only the
+/// permitted addresses, with `port`; none left is [`WebError::Blocked`].
+pub(crate) async fn resolve_permitted(
+    host: &str,
+    port: u16,
+    allow: &[IpNet],
+    overrides: &Overrides,
+) -> Result<Vec<SocketAddr>, WebError> {
+    let key = host.trim_end_matches('.').to_ascii_lowercase();
+    let addrs: Vec<SocketAddr> = match overrides.as_ref().and_then(|o| o.get(&key)) {
+        Some(ips) => ips.iter().map(|ip| SocketAddr::new(*ip, port)).collect(),
+        None => tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|e| WebError::Transport(format!("could not resolve {host}: {e}")))?
+            .collect(),
+    };
+    filter_addrs(host, addrs, allow)
+}
+
 /// Resolves with the system resolver (or test overrides) and drops blocked addresses.
 struct SafeResolver {
     allow: Arc<[IpNet]>,
-    overrides: Option<Arc<HashMap<String, Vec<IpAddr>>>>,
+    overrides: Overrides,
 }
 
 impl Resolve for SafeResolver {
@@ -239,15 +265,7 @@ impl Resolve for SafeResolver {
         let allow = self.allow.clone();
         let overrides = self.overrides.clone();
         Box::pin(async move {
-            let key = host.trim_end_matches('.').to_ascii_lowercase();
-            let addrs: Vec<SocketAddr> = match overrides.as_ref().and_then(|o| o.get(&key)) {
-                Some(ips) => ips.iter().map(|ip| SocketAddr::new(*ip, 0)).collect(),
-                None => tokio::net::lookup_host((host.as_str(), 0))
-                    .await
-                    .map_err(|e| WebError::Transport(format!("could not resolve {host}: {e}")))?
-                    .collect(),
-            };
-            let kept = filter_addrs(&host, addrs, &allow)?;
+            let kept = resolve_permitted(&host, 0, &allow, &overrides).await?;
             Ok(Box::new(kept.into_iter()) as Addrs)
         })
     }

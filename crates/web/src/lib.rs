@@ -23,10 +23,16 @@
 //! [`extract`] turns HTML into a title, description, readable main text, links,
 //! e-mail addresses, phone numbers and tables; [`extract_text_plain`] does the same
 //! for plain text.
+//!
+//! [`Browser`] renders pages that need JavaScript in headless Chromium (DOM after
+//! scripts, and a screenshot) with the same protections: every request of the browser
+//! goes through a [`GuardProxy`] that applies the client's checks.
 
+mod browser;
 mod charset;
 mod client;
 mod extract;
+mod guard_proxy;
 mod ip;
 pub mod linkedin;
 #[cfg(feature = "fake")]
@@ -36,8 +42,10 @@ mod patterns;
 use std::net::IpAddr;
 use std::time::Duration;
 
+pub use browser::{Browser, RenderOptions, Rendered};
 pub use client::{Page, SafeClient};
 pub use extract::{Extracted, Link, MAX_CONTACTS, MAX_LINKS, MAX_TABLE_ROWS, MAX_TABLES, extract, extract_text_plain};
+pub use guard_proxy::{GuardProxy, ProxyLimits, Refusal};
 pub use ip::is_blocked;
 pub use linkedin::{LinkedinClient, LinkedinConfig, LinkedinError, PeopleQuery, Prospect};
 
