@@ -98,8 +98,8 @@ ensure_rust() {
     command -v cc >/dev/null 2>&1 || apt_install build-essential pkg-config
 }
 
-# Fonts the PDF reports embed (Latin and Chinese) and poppler's pdftotext (tests read the
-# generated PDFs back with it).
+# Fonts the PDF reports embed (Latin and Chinese), poppler (PDF text; tests read generated
+# PDFs back with it), and the programs media input uses.
 ensure_document_tools() {
     local missing=()
     [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || missing+=(fonts-dejavu-core)
@@ -107,6 +107,17 @@ ensure_document_tools() {
     command -v pdftotext >/dev/null 2>&1 || missing+=(poppler-utils)
     # LibreOffice converts the generated PPTX/DOCX to PDF in a test (proof they open).
     command -v soffice >/dev/null 2>&1 || missing+=(libreoffice-impress libreoffice-writer)
+    # Media input: OCR in English, Chinese and Malay, video/audio, HEIC photos, and Chromium
+    # for pages that need JavaScript. (espeak-ng makes test speech for the recognizer.)
+    command -v tesseract >/dev/null 2>&1 || missing+=(tesseract-ocr)
+    local lang
+    for lang in eng chi-sim msa; do
+        [[ -f /usr/share/tesseract-ocr/5/tessdata/${lang//-/_}.traineddata ]] || missing+=("tesseract-ocr-$lang")
+    done
+    command -v ffmpeg >/dev/null 2>&1 || missing+=(ffmpeg)
+    command -v heif-convert >/dev/null 2>&1 || missing+=(libheif-examples)
+    command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+    command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
     if [[ ${#missing[@]} -gt 0 ]]; then
         log "installing ${missing[*]}"
         apt_install "${missing[@]}"

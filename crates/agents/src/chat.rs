@@ -81,7 +81,7 @@ pub struct Turn {
     pub history: Vec<HistoryMessage>,
 }
 
-fn check_message(message: &str) -> Result<&str, ChatError> {
+pub fn check_message(message: &str) -> Result<&str, ChatError> {
     let message = message.trim();
     if message.is_empty() {
         return Err(ChatError::Invalid("message must not be empty".into()));

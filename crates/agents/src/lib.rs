@@ -19,6 +19,7 @@ pub use tools::{
 pub mod chat;
 pub mod consent;
 pub mod delivery;
+pub mod intake;
 pub mod integrations;
 pub mod task;
 pub mod usage;

@@ -69,7 +69,7 @@ pub fn store(ctx: &AppContext) -> ArtifactStorage {
 }
 
 /// Removes the temporary file when the upload ends, however it ends.
-struct TempFile(std::path::PathBuf);
+pub struct TempFile(pub std::path::PathBuf);
 
 impl Drop for TempFile {
     fn drop(&mut self) {
@@ -85,28 +85,42 @@ fn too_large(limit: u64) -> ApiError {
     )
 }
 
-/// `POST /files/upload` (multipart: `file` or `media_file`, optional `input_type`
-/// image|video|audio|file and `session_id`).
-pub async fn upload(ctx: &AppContext, caller: &Principal, mut form: Multipart) -> ApiResult<ArtifactView> {
-    crate::auth::limit(ctx, &format!("files:{}", caller.user_id), ctx.settings.rate_limits.chat).await?;
+/// An upload received to a temporary file and checked by its content.
+pub struct Received {
+    pub tmp: TempFile,
+    pub size: u64,
+    /// The client's file name (cleaned before it is stored).
+    pub original: String,
+    pub detected: files::Detected,
+    pub category: Category,
+    pub session_id: Option<Uuid>,
+    /// The other text fields the endpoint allows (e.g. `message`).
+    pub fields: std::collections::HashMap<String, String>,
+}
+
+/// Reads a multipart upload: `input_type` (image|video|audio|file), `session_id`, the file
+/// (`file` or `media_file`) and the text fields in `extra` (each at most `extra_limit`
+/// bytes). The size limit of the declared type is enforced while streaming (413 before the
+/// rest of the body is read); the type is judged by content (415 names what was found).
+/// The session, when given, must be the caller's (404).
+pub async fn receive(
+    ctx: &AppContext,
+    caller: &Principal,
+    mut form: Multipart,
+    extra: &[&str],
+    extra_limit: usize,
+) -> ApiResult<Received> {
     let store = store(ctx);
     let mut declared: Option<Category> = None;
     let mut session_id: Option<Uuid> = None;
+    let mut fields = std::collections::HashMap::new();
     let mut received: Option<(TempFile, u64, String)> = None;
     while let Some(field) = form.next().await {
         let mut field = field.map_err(|e| ApiError::bad_request("invalid_multipart", e.to_string()))?;
         let name = field.name().unwrap_or_default().to_string();
         match name.as_str() {
             "input_type" | "session_id" => {
-                let mut value = Vec::new();
-                while let Some(chunk) = field.next().await {
-                    let chunk = chunk.map_err(|e| ApiError::bad_request("invalid_multipart", e.to_string()))?;
-                    if value.len() + chunk.len() > 200 {
-                        return Err(ApiError::bad_request("invalid_field", format!("{name} is too long")));
-                    }
-                    value.extend_from_slice(&chunk);
-                }
-                let value = String::from_utf8_lossy(&value).trim().to_string();
+                let value = read_text_field(&mut field, &name, 200).await?;
                 if name == "input_type" {
                     declared = Some(Category::parse(&value).ok_or_else(|| {
                         ApiError::unprocessable("invalid_input_type", "input_type must be image, video, audio or file")
@@ -142,6 +156,10 @@ pub async fn upload(ctx: &AppContext, caller: &Principal, mut form: Multipart) -
                 out.sync_all().await.map_err(ApiError::internal)?;
                 received = Some((tmp, size, original));
             }
+            other if extra.contains(&other) => {
+                let value = read_text_field(&mut field, other, extra_limit).await?;
+                fields.insert(other.to_string(), value);
+            }
             other => {
                 return Err(ApiError::bad_request(
                     "unknown_field",
@@ -150,23 +168,21 @@ pub async fn upload(ctx: &AppContext, caller: &Principal, mut form: Multipart) -
             }
         }
     }
-    let (tmp, size, original) =
-        received.ok_or_else(|| ApiError::bad_request("missing_file", "the form has no 'file' field"))?;
+    let (tmp, size, original) = received
+        .ok_or_else(|| ApiError::bad_request("missing_file", "the form has no 'media_file' (or 'file') field"))?;
     if size == 0 {
         return Err(ApiError::unprocessable("empty_file", "the file is empty"));
     }
-    let path = tmp.0.clone();
-    let detected = tokio::task::spawn_blocking(move || files::sniff_file(&path))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| match e {
-            files::SniffError::Io(io) => ApiError::internal(io),
-            other => ApiError::new(
-                actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_file_type",
-                other.to_string(),
-            ),
-        })?;
+    // By content only; text in a legacy encoding (GBK, Big5, ...) counts as text.
+    let detected = input::detect_document(&tmp.0).await.map_err(|e| match e {
+        input::InputError::Io(io) => ApiError::internal(io),
+        input::InputError::Unsafe(m) => ApiError::unprocessable("unsafe_file", m),
+        other => ApiError::new(
+            actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_file_type",
+            other.to_string(),
+        ),
+    })?;
     let category = declared.unwrap_or(detected.category);
     if !files::accepts(category, &detected) {
         return Err(ApiError::new(
@@ -188,32 +204,64 @@ pub async fn upload(ctx: &AppContext, caller: &Principal, mut form: Multipart) -
     {
         return Err(ApiError::not_found("no such session"));
     }
-    let key = ArtifactStorage::new_key(detected.extension);
-    store.put_file(&tmp.0, &key).await.map_err(ApiError::internal)?;
+    Ok(Received { tmp, size, original, detected, category, session_id, fields })
+}
+
+async fn read_text_field(field: &mut actix_multipart::Field, name: &str, limit: usize) -> ApiResult<String> {
+    let mut value = Vec::new();
+    while let Some(chunk) = field.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request("invalid_multipart", e.to_string()))?;
+        if value.len() + chunk.len() > limit {
+            return Err(ApiError::new(
+                actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "field_too_large",
+                format!("{name} is longer than {limit} bytes"),
+            ));
+        }
+        value.extend_from_slice(&chunk);
+    }
+    String::from_utf8(value)
+        .map(|v| v.trim().to_string())
+        .map_err(|_| ApiError::bad_request("invalid_field", format!("{name} is not UTF-8 text")))
+}
+
+/// Stores a received upload as the caller's artifact (kept: the answer may refer to it).
+pub async fn keep(ctx: &AppContext, caller: &Principal, r: &Received) -> ApiResult<ArtifactRow> {
+    let store = store(ctx);
+    let key = ArtifactStorage::new_key(r.detected.extension);
+    store.put_file(&r.tmp.0, &key).await.map_err(ApiError::internal)?;
     let row = store::artifacts::insert(
         &ctx.db,
         NewArtifact {
             id: Uuid::now_v7(),
             user_id: caller.user_id,
-            session_id,
-            kind: detected.kind.to_string(),
-            name: files::safe_name(&original),
+            session_id: r.session_id,
+            kind: r.detected.kind.to_string(),
+            name: files::safe_name(&r.original),
             path: key.clone(),
-            size_bytes: size as i64,
-            content_type: detected.mime.to_string(),
+            size_bytes: r.size as i64,
+            content_type: r.detected.mime.to_string(),
             source: "upload".into(),
-            category: Some(category.as_str().to_string()),
+            category: Some(r.category.as_str().to_string()),
         },
     )
     .await;
     match row {
-        Ok(row) => Ok(row.into()),
+        Ok(row) => Ok(row),
         Err(e) => {
             // Nothing half-written: no row, no file.
             let _ = store.delete(&key).await;
             Err(e.into())
         }
     }
+}
+
+/// `POST /files/upload` (multipart: `file` or `media_file`, optional `input_type`
+/// image|video|audio|file and `session_id`).
+pub async fn upload(ctx: &AppContext, caller: &Principal, form: Multipart) -> ApiResult<ArtifactView> {
+    crate::auth::limit(ctx, &format!("files:{}", caller.user_id), ctx.settings.rate_limits.chat).await?;
+    let received = receive(ctx, caller, form, &[], 0).await?;
+    Ok(keep(ctx, caller, &received).await?.into())
 }
 
 /// The artifact if the caller may see it; otherwise 404 (never 403: existence is not told).

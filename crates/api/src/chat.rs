@@ -91,16 +91,27 @@ impl From<ChatError> for ApiError {
 /// before the turn is handed to a job (then the question and the job commit together).
 pub async fn send(ctx: &AppContext, caller: &Principal, req: SendRequest) -> ApiResult<(bool, SendResponse)> {
     limit(ctx, &format!("chat:{}", caller.user_id), ctx.settings.rate_limits.chat).await?;
+    send_with(ctx, caller, &req.message, req.session_id, json!({"input_type": "text"})).await
+}
+
+/// [`send`] for a turn whose message metadata is given (media input: `input_type`,
+/// `extracted_text`, `artifact_id`, ...). The caller has applied the rate limit.
+pub async fn send_with(
+    ctx: &AppContext,
+    caller: &Principal,
+    message: &str,
+    session_id: Option<Uuid>,
+    metadata: serde_json::Value,
+) -> ApiResult<(bool, SendResponse)> {
     let assistant = &ctx.assistant;
     let history = ctx.settings.agents.history_messages;
-    let turn =
-        chat::prepare(&ctx.db, caller, &req.message, req.session_id, json!({"input_type": "text"}), history).await?;
+    let turn = chat::prepare(&ctx.db, caller, message, session_id, metadata, history).await?;
     // Routing reads the message only.
     let probe =
         chat::turn_request(caller, &turn.message, None, turn.session_id, turn.turn_id, Source::Mobile, Vec::new());
     let route = assistant.route_quick(&probe);
     if assistant.is_background(&route) {
-        return Ok((true, queue(ctx, caller, &turn, Vec::new(), "This runs in the background").await?));
+        return Ok((true, queue_turn(ctx, caller, &turn, Vec::new(), "This runs in the background").await?));
     }
     let usage = UsageBuffer::default();
     let timeout = Duration::from_secs(ctx.settings.agents.inline_timeout_secs);
@@ -110,13 +121,13 @@ pub async fn send(ctx: &AppContext, caller: &Principal, req: SendRequest) -> Api
         Err(_) => {
             tracing::info!(turn_id = %turn.turn_id, "turn outgrew the inline timeout; continuing as a job");
             let spent = agents::usage::drain(&usage);
-            Ok((true, queue(ctx, caller, &turn, spent, "This is taking a while").await?))
+            Ok((true, queue_turn(ctx, caller, &turn, spent, "This is taking a while").await?))
         }
     }
 }
 
 /// Writes the question and its `agent.turn` job in one transaction, then pushes the job.
-async fn queue(
+pub async fn queue_turn(
     ctx: &AppContext,
     caller: &Principal,
     turn: &Turn,

@@ -34,6 +34,15 @@ pub struct AppContext {
     pub assistant: Arc<agents::Assistant>,
     /// Verifies Bot Framework tokens (`POST /webhooks/teams`) when the bot is configured.
     pub teams_bot: Option<Arc<webhooks::BotFrameworkVerifier>>,
+    /// Media input: uploads and URLs become text (`/chat/send-media`, `/chat/send-url`,
+    /// live speech and camera on the WebSocket).
+    pub intake: Arc<agents::intake::Intake>,
+    /// This process's live connections, fed from every process through Redis pub/sub.
+    pub hub: realtime::Hub,
+    /// Publishes events and revocations to every api process.
+    pub publisher: realtime::Publisher,
+    /// Streamed turns' events, kept briefly for `Last-Event-ID` resume.
+    pub turn_log: realtime::TurnLog,
 }
 
 impl AppContext {

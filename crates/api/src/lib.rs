@@ -10,12 +10,17 @@ mod client;
 pub mod context;
 pub mod error;
 pub mod jobs;
+pub mod live;
+pub mod media;
 mod metrics;
 mod openapi;
 mod routes;
 pub mod schedules;
+mod speech;
+mod sse;
 mod startup;
 pub mod webhooks;
+mod ws;
 
 pub use context::AppContext;
 pub use startup::{Application, build_context};

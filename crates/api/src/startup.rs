@@ -47,7 +47,29 @@ pub async fn build_context(settings: Settings, roles: RoleCatalog) -> anyhow::Re
         n => n,
     };
     let teams_bot = crate::webhooks::teams_bot(&settings).context("the Teams bot verifier")?;
+    let redis_url = settings.redis.url.expose().to_string();
+    let hub = realtime::Hub::start(
+        &redis_url,
+        redis.prefix(),
+        realtime::HubOptions { per_connection_queue: settings.realtime.connection_queue, ..Default::default() },
+    )
+    .context("the live-connection hub (redis.url)")?;
+    let turn_log = realtime::TurnLog::new(
+        &redis,
+        &redis_url,
+        realtime::TurnLogOptions {
+            ttl: Duration::from_secs(settings.realtime.turn_events_ttl_secs),
+            max_len: 5000,
+            ..Default::default()
+        },
+    )
+    .context("the turn event log (redis.url)")?;
+    let intake = agents::intake::Intake::from_settings(&settings, assistant.llm.clone());
     Ok(AppContext {
+        intake: Arc::new(intake),
+        hub,
+        publisher: realtime::Publisher::new(&redis),
+        turn_log,
         teams_bot,
         trusted_proxies: client::parse_trusted(&settings.server.trusted_proxies),
         users: UserCache::new(Duration::from_secs(settings.auth.user_cache_secs)),
@@ -125,7 +147,12 @@ impl Application {
                         .service(routes::chat::send)
                         .service(routes::chat::sessions)
                         .service(routes::chat::history)
-                        .service(routes::chat::confirm),
+                        .service(routes::chat::confirm)
+                        .service(routes::chat::send_media)
+                        .service(routes::chat::send_url)
+                        .service(crate::sse::stream)
+                        .service(crate::sse::resume)
+                        .service(crate::ws::ws),
                 )
                 .service(
                     scope("/scheduler")

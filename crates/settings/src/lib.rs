@@ -6,6 +6,7 @@
 //! `JWT_SECRET`, `API_BIND`, `MEZZOFY_DATA_DIR`, `MEZZOFY_ENV`, ...) and, for any key,
 //! `MEZZOFY__SECTION__KEY`. Unknown keys and invalid values are errors that name the key.
 
+mod input;
 mod integrations;
 mod llm;
 mod load;
@@ -14,6 +15,7 @@ mod secret;
 pub mod telemetry;
 mod webhooks;
 
+pub use input::{InputSettings, RealtimeSettings};
 pub use integrations::{Ms365Settings, PushSettings, StorageKind, StorageSettings, WebSettings};
 pub use llm::{AgentSettings, DeliverySettings, LlmSettings, Price, ProviderSettings};
 pub use load::{ConfigError, Sources, load, load_roles};

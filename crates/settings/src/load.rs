@@ -45,6 +45,10 @@ const ENV_ALIASES: &[(&str, &str)] = &[
     ("WEBHOOK_SECRET", "webhooks.secret"),
     ("WEBHOOK_SECRET_PREVIOUS", "webhooks.previous_secret"),
     ("TEAMS_BOT_APP_ID", "webhooks.teams_app_id"),
+    ("WHISPER_BASE_URL", "input.transcription_base_url"),
+    ("WHISPER_MODEL", "input.transcription_model"),
+    ("WHISPER_API_KEY", "input.transcription_api_key"),
+    ("CHROMIUM_PATH", "input.chromium_path"),
 ];
 
 /// Prefix of the generic form: `MEZZOFY__AUTH__ACCESS_TOKEN_MINUTES=30`.
@@ -280,6 +284,29 @@ fn validate(s: &Settings) -> Result<(), ConfigError> {
     }
     range("redis.response_timeout_ms", s.redis.response_timeout_ms, 100, 120_000)?;
     range("redis.connection_timeout_ms", s.redis.connection_timeout_ms, 100, 120_000)?;
+
+    let i = &s.input;
+    if i.transcription
+        && !(i.transcription_base_url.starts_with("http://") || i.transcription_base_url.starts_with("https://"))
+    {
+        return Err(key_err("input.transcription_base_url", "must be an http:// or https:// URL"));
+    }
+    range("input.max_duration_secs", i.max_duration_secs, 1, 6 * 3600)?;
+    range("input.video_inline_max_secs", i.video_inline_max_secs, 0, i.max_duration_secs)?;
+    range("input.frame_every_secs", i.frame_every_secs, 1, 600)?;
+    range("input.max_frames", i.max_frames as u64, 1, 500)?;
+    range("input.max_text_chars", i.max_text_chars as u64, 1000, 10_000_000)?;
+    range("input.step_timeout_secs", i.step_timeout_secs, 1, 3600)?;
+    range("input.transcription_timeout_secs", i.transcription_timeout_secs, 1, 3600)?;
+    let r = &s.realtime;
+    range("realtime.max_message_bytes", r.max_message_bytes as u64, 1024, 64 * 1024 * 1024)?;
+    range("realtime.ping_secs", r.ping_secs, 1, 600)?;
+    range("realtime.idle_timeout_secs", r.idle_timeout_secs, r.ping_secs + 1, 3600)?;
+    range("realtime.connection_queue", r.connection_queue as u64, 1, 1_000_000)?;
+    range("realtime.camera_fps", u64::from(r.camera_fps), 1, 30)?;
+    range("realtime.speech_partial_secs", r.speech_partial_secs, 1, 30)?;
+    range("realtime.speech_max_secs", r.speech_max_secs, 1, 3600)?;
+    range("realtime.turn_events_ttl_secs", r.turn_events_ttl_secs, 10, 86_400)?;
 
     let secret = s.auth.jwt_secret.expose();
     if s.environment == Environment::Production {

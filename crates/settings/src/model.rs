@@ -35,6 +35,8 @@ pub struct Settings {
     pub storage: crate::StorageSettings,
     pub web: crate::WebSettings,
     pub webhooks: crate::WebhookSettings,
+    pub input: crate::InputSettings,
+    pub realtime: crate::RealtimeSettings,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -107,6 +107,18 @@ pub async fn add_message_with_id(
     Ok(id)
 }
 
+/// Merges `patch` into a message's metadata (e.g. the text a media job extracted).
+pub async fn merge_message_metadata(db: &impl ConnectionTrait, id: Uuid, patch: Json) -> Result<bool, StoreError> {
+    let r = db
+        .execute_raw(stmt(
+            db,
+            "UPDATE conversations SET metadata = COALESCE(metadata, '{}'::jsonb) || $2 WHERE id = $1",
+            vec![id.into(), patch.into()],
+        ))
+        .await?;
+    Ok(r.rows_affected() == 1)
+}
+
 pub async fn message(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<MessageRow>, StoreError> {
     Ok(MessageRow::find_by_statement(stmt(
         db,

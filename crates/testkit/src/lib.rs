@@ -50,5 +50,8 @@ pub fn test_settings(database_url: &str) -> settings::Settings {
     s.paths.knowledge_dir = repo_root().join("knowledge").display().to_string();
     s.paths.data_dir =
         std::env::temp_dir().join(format!("mzt-data-{}", uuid::Uuid::new_v4().simple())).display().to_string();
+    // Never a real recognizer a developer may be running: tests point at a fake, or at
+    // nothing (port 9, discard) to see the "no recognizer" path.
+    s.input.transcription_base_url = "http://127.0.0.1:9".into();
     s
 }

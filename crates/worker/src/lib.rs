@@ -6,6 +6,7 @@
 pub mod agent_jobs;
 pub mod builtin;
 pub mod delivery_jobs;
+pub mod media_jobs;
 mod executor;
 pub mod runtime;
 pub mod sweeper;
@@ -95,7 +96,10 @@ pub async fn run(settings: Settings, shutdown: impl Future<Output = ()>) -> anyh
     let assistant = agents::chat::build(Arc::new(settings.clone()), db.clone())?;
     let deliverer = Arc::new(delivery_jobs::Deliverer::new(assistant.integrations.clone()));
     let assistant = Arc::new(assistant);
-    let registry = agent_jobs::register(builtin::registry(), assistant.clone(), Arc::new(roles), timeout);
+    let roles = Arc::new(roles);
+    let intake = Arc::new(agents::intake::Intake::from_settings(&settings, assistant.llm.clone()));
+    let registry = agent_jobs::register(builtin::registry(), assistant.clone(), roles.clone(), timeout);
+    let registry = media_jobs::register(registry, assistant.clone(), roles, intake, timeout);
     let registry = delivery_jobs::register(registry, deliverer);
     let registry = webhook_jobs::register(registry, assistant);
     let handle = start(&settings, db.clone(), redis, registry);

@@ -156,13 +156,18 @@ pub struct EffectAttempt {
     pub attempt: u32,
 }
 
-/// Publishes a job event on the user's channel (`{prefix}user:{id}:events`).
+/// Publishes a job event to the user's live connections on every api process
+/// (`realtime::user_channel`). Pub/sub keeps nothing: the job row stays the record.
 pub async fn publish(redis: &kv::Redis, user: Option<Uuid>, event: Value) {
     let Some(user) = user else { return };
-    let channel = redis.key(&format!("user:{user}:events"));
-    let r: Result<i64, _> =
-        redis::cmd("PUBLISH").arg(&channel).arg(event.to_string()).query_async(&mut redis.conn()).await;
-    if let Err(e) = r {
+    let event = match realtime::Event::try_from(event) {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::warn!(error = %e, "not publishing a malformed job event");
+            return;
+        }
+    };
+    if let Err(e) = realtime::Publisher::new(redis).publish_to_user(user, &event).await {
         tracing::debug!(error = %e, "could not publish a job event");
     }
 }

@@ -61,6 +61,11 @@ pub struct AdminHealth {
     /// Delivery and storage back ends: which are configured (`outbox` when not).
     #[schema(value_type = Object)]
     pub integrations: serde_json::Value,
+    /// Media input processors: OCR, documents, video, transcription, vision, browser.
+    #[schema(value_type = Object)]
+    pub processors: serde_json::Value,
+    /// Live connections held by this api process.
+    pub websocket_connections: usize,
 }
 
 async fn component<F, E>(check: F) -> ComponentHealth
@@ -140,6 +145,8 @@ pub async fn detailed(ctx: &AppContext, caller: &Principal) -> ApiResult<(AdminH
                     serde_json::json!({"name": p.name, "model": p.model, "vision": p.vision, "breaker": breaker})
                 })
                 .collect(),
+            processors: ctx.intake.health().await,
+            websocket_connections: ctx.hub.local_connections(),
             integrations: {
                 let i = &ctx.assistant.integrations;
                 serde_json::json!({

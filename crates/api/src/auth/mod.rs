@@ -7,5 +7,6 @@ mod revocation;
 mod service;
 
 pub use extract::Authenticated;
+pub(crate) use extract::bearer;
 pub use revocation::revoke_families;
 pub use service::*;

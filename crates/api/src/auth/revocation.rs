@@ -69,5 +69,10 @@ pub async fn revoke_families(ctx: &AppContext, families: &[store::tokens::Revoke
         if let Err(e) = revocation::revoke(&ctx.redis, f.id, ttl).await {
             tracing::warn!(error = %e, "could not copy a revocation to Redis; PostgreSQL still holds it");
         }
+        // Open WebSockets of this session close now (else at their next periodic check).
+        let notice = realtime::Revocation::session(f.id.to_string(), "signed out");
+        if let Err(e) = ctx.publisher.publish_revocation(&notice).await {
+            tracing::debug!(error = %e, "could not publish a revocation notice");
+        }
     }
 }

@@ -1,0 +1,174 @@
+//! A chat turn whose progress streams to the client (the WebSocket and Server-Sent Events):
+//! `status` and `text_delta` events while it runs, then `complete` with the chat response,
+//! or `task_queued` + `complete` (status `queued`) when it continues as a job, or `error`.
+//! Same rules as `POST /chat/send`: nothing is written before the answer (or the job) is
+//! ready, and a turn that is cancelled (dropped) writes nothing.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web::Data;
+use agents::Source;
+use agents::assistant::TurnEvent;
+use agents::chat::{self as turn_chat};
+use agents::usage::UsageBuffer;
+use domain::Principal;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use crate::chat::{SendResponse, queue_turn};
+use crate::context::AppContext;
+use crate::error::ApiError;
+
+/// One event for the client, `{"type": ..., ...}`.
+pub type Event = Value;
+
+pub fn status(message: impl Into<String>) -> Event {
+    json!({"type": "status", "message": message.into()})
+}
+
+pub fn error(code: &str, message: impl Into<String>) -> Event {
+    json!({"type": "error", "code": code, "message": message.into()})
+}
+
+/// The `error` event of an api error (its stable code and message).
+pub fn error_of(e: &ApiError) -> Event {
+    error(e.code(), e.message())
+}
+
+pub fn complete(response: &SendResponse) -> Event {
+    json!({"type": "complete", "response": response})
+}
+
+/// Where the events go; `false` when the client is gone (the turn is then not continued
+/// for it, but what was already decided stands).
+pub trait Emit: Send {
+    fn emit(&mut self, event: Event) -> bool;
+}
+
+impl Emit for mpsc::Sender<Event> {
+    fn emit(&mut self, event: Event) -> bool {
+        // Status and deltas are not worth blocking a turn for; a full queue drops them.
+        match self.try_send(event) {
+            Ok(()) => true,
+            Err(mpsc::error::TrySendError::Full(_)) => true,
+            Err(mpsc::error::TrySendError::Closed(_)) => false,
+        }
+    }
+}
+
+impl Emit for mpsc::UnboundedSender<Event> {
+    fn emit(&mut self, event: Event) -> bool {
+        self.send(event).is_ok()
+    }
+}
+
+/// Runs one text turn for `caller`, emitting its events; returns the final response (also
+/// emitted as `complete`). `metadata` is the user's message metadata (`input_type`, ...).
+pub async fn run_turn(
+    ctx: Data<AppContext>,
+    caller: Principal,
+    message: String,
+    session_id: Option<Uuid>,
+    metadata: Value,
+    out: &mut dyn Emit,
+) -> Result<SendResponse, ApiError> {
+    crate::auth::limit(&ctx, &format!("chat:{}", caller.user_id), ctx.settings.rate_limits.chat).await?;
+    let assistant = &ctx.assistant;
+    let history = ctx.settings.agents.history_messages;
+    let turn =
+        turn_chat::prepare(&ctx.db, &caller, &message, session_id, metadata, history).await.map_err(ApiError::from)?;
+    let probe = turn_chat::turn_request(
+        &caller,
+        &turn.message,
+        Some(&turn.metadata),
+        turn.session_id,
+        turn.turn_id,
+        Source::Mobile,
+        Vec::new(),
+    );
+    let route = assistant.route_quick(&probe);
+    if assistant.is_background(&route) {
+        let queued = queue_turn(&ctx, &caller, &turn, Vec::new(), "This runs in the background").await?;
+        out.emit(task_queued(&queued));
+        out.emit(complete(&queued));
+        return Ok(queued);
+    }
+    out.emit(json!({"type": "turn", "turn_id": turn.turn_id, "session_id": turn.session_id}));
+    let usage = UsageBuffer::default();
+    let (sink, mut events) = mpsc::unbounded_channel::<TurnEvent>();
+    let timeout = Duration::from_secs(ctx.settings.agents.inline_timeout_secs);
+    let answer = {
+        let ctx = ctx.clone();
+        let caller = caller.clone();
+        let turn = turn.clone();
+        let usage = usage.clone();
+        async move {
+            turn_chat::answer_turn(&ctx.assistant, &caller, &turn, Source::Mobile, Some(&sink), usage, Some(route))
+                .await
+        }
+    };
+    let mut answer = std::pin::pin!(tokio::time::timeout(timeout, answer));
+    let result = loop {
+        tokio::select! {
+            biased;
+            Some(e) = events.recv() => {
+                let event = match e {
+                    TurnEvent::Status(m) => status(m),
+                    TurnEvent::TextDelta(d) => json!({"type": "text_delta", "delta": d}),
+                };
+                if !out.emit(event) {
+                    // The client left: dropping the turn stops the LLM request; nothing is written.
+                    return Err(ApiError::bad_request("client_gone", "the client disconnected"));
+                }
+            }
+            r = &mut answer => break r,
+        }
+    };
+    // Deltas sent after the answer resolved but before the loop saw them.
+    while let Ok(e) = events.try_recv() {
+        if let TurnEvent::TextDelta(d) = e {
+            out.emit(json!({"type": "text_delta", "delta": d}));
+        }
+    }
+    let response: SendResponse = match result {
+        Ok(r) => r.map_err(ApiError::from)?.into(),
+        Err(_) => {
+            tracing::info!(turn_id = %turn.turn_id, "streamed turn outgrew the inline timeout; continuing as a job");
+            let spent = agents::usage::drain(&usage);
+            let queued = queue_turn(&ctx, &caller, &turn, spent, "This is taking a while").await?;
+            out.emit(task_queued(&queued));
+            queued
+        }
+    };
+    out.emit(complete(&response));
+    Ok(response)
+}
+
+fn task_queued(r: &SendResponse) -> Event {
+    json!({"type": "task_queued", "task_id": r.task_id, "session_id": r.session_id})
+}
+
+/// Runs a turn and turns a failure into an `error` event.
+pub async fn run_turn_reporting(
+    ctx: Data<AppContext>,
+    caller: Principal,
+    message: String,
+    session_id: Option<Uuid>,
+    metadata: Value,
+    out: &mut dyn Emit,
+) -> Option<SendResponse> {
+    match run_turn(ctx, caller, message, session_id, metadata, out).await {
+        Ok(r) => Some(r),
+        Err(e) => {
+            if e.code() != "client_gone" {
+                out.emit(error_of(&e));
+            }
+            None
+        }
+    }
+}
+
+/// Shared handle to the context for spawned turns.
+pub type Ctx = Arc<AppContext>;
