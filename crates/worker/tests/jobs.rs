@@ -398,7 +398,7 @@ async fn progress_and_results_are_published_to_the_user() {
     let user = app.create_user("sales_rep").await;
     let client = redis::Client::open(app.settings.redis.url.expose()).unwrap();
     let mut pubsub = client.get_async_pubsub().await.unwrap();
-    pubsub.subscribe(app.redis.key(&format!("user:{}:events", user.id))).await.unwrap();
+    pubsub.subscribe(realtime::user_channel(app.redis.prefix(), user.id)).await.unwrap();
     let mut messages = pubsub.into_on_message();
     let w = worker::start(&app.settings, app.db.clone(), app.redis.clone(), worker::builtin::registry());
     let e =
