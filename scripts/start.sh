@@ -2,7 +2,8 @@
 # Starts the whole Mezzofy system on this machine for development or evaluation:
 #   PostgreSQL and Redis (installed/started if missing), a release build, migrations,
 #   an admin and one demo user per department, then mezzofy-api, mezzofy-worker and
-#   mezzofy-scheduler in the background (logs and pids under run/).
+#   mezzofy-scheduler in the background (logs and pids under run/), plus the local
+#   speech-to-text server (scripts/whisper/) on 127.0.0.1:8178.
 # Usage: ./scripts/start.sh        Stop with ./scripts/stop.sh
 # Honours DATABASE_URL, REDIS_URL, JWT_SECRET, API_BIND and the rest (see README.md);
 # without DATABASE_URL it creates a local role and database "mezzofy".
@@ -14,6 +15,7 @@ ensure_services
 ensure_rust
 ensure_document_tools
 mkdir -p "$RUN_DIR/logs" data
+ensure_whisper
 
 # Development secrets, generated once and kept out of git.
 SECRETS="$RUN_DIR/dev.env"
@@ -82,6 +84,7 @@ cat <<MSG
 Mezzofy is running.
   API:      $url            (health: $url/health)
   API docs: $url/docs/
+  Live:     ws://$API_BIND/chat/ws?token=<access token>   Speech-to-text: http://127.0.0.1:${MEZZOFY_WHISPER_PORT:-8178}
   Logs:     $RUN_DIR/logs/   Stop: ./scripts/stop.sh
 
 Demo logins (password: ${demo_password:-see $RUN_DIR/seed.txt}):

@@ -19,4 +19,7 @@ for svc in api scheduler worker; do
     fi
     rm -f "$pidfile"
 done
+if [[ $quiet -eq 0 && -f $RUN_DIR/whisper.pid ]]; then
+    MEZZOFY_WHISPER_RUN_DIR="$RUN_DIR" "$(dirname "${BASH_SOURCE[0]}")/whisper/stop.sh" || true
+fi
 [[ $quiet -eq 1 ]] || log "stopped"
