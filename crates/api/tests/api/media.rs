@@ -860,3 +860,58 @@ async fn media_bad_forms_get_clear_errors() {
     let sessions: Value = app.get("/chat/sessions", &ta).await.json().await.unwrap();
     assert_eq!(sessions["sessions"], json!([]));
 }
+
+// ---------------------------------------------------------------------------------------
+// Defects found while writing these tests (each test states the expected behaviour).
+// ---------------------------------------------------------------------------------------
+
+/// A page that cannot be fetched is a 502 `fetch_failed` (as documented on the route), not
+/// a 500 that hides the reason.
+#[tokio::test]
+async fn media_url_that_cannot_be_fetched_is_a_502() {
+    // A port on the allowed 127.0.0.2 where nothing listens.
+    let closed = std::net::TcpListener::bind("127.0.0.2:0").unwrap().local_addr().unwrap();
+    let app = TestApp::spawn_with(|s| s.web.allow_networks = vec!["127.0.0.2/32".into()]).await;
+    let user = app.create_user("sales_rep").await;
+    let t = app.tokens(&user).await.access;
+    let (status, code, message) = error_of(send_url(&app, &t, json!({"url": format!("http://{closed}/")})).await).await;
+    assert_eq!((status, code.as_str()), (StatusCode::BAD_GATEWAY, "fetch_failed"), "{message}");
+}
+
+/// A video over `input.max_duration_secs` is refused at once (422 `media_too_long`), as a
+/// short one is, instead of being accepted as a job that can only fail.
+#[tokio::test]
+async fn media_video_over_the_longest_accepted_is_refused_before_queuing() {
+    let app = TestApp::spawn_with(|s| {
+        s.input.video_inline_max_secs = 3;
+        s.input.max_duration_secs = 6;
+    })
+    .await;
+    let user = app.create_user("sales_rep").await;
+    let t = app.tokens(&user).await.access;
+    let dir = Scratch::new();
+    let mp4 = test_video(&dir, "long.mp4", 10, "160x120");
+    let res = send_media(&app, &t, Upload::new("video", "long.mp4", mp4)).await;
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("media_too_long")),
+        "{body}"
+    );
+    assert_eq!(file_list(&app, &t).await["total"], 0);
+}
+
+/// Error messages name the problem, not the server's file system.
+#[tokio::test]
+async fn media_errors_do_not_reveal_server_paths() {
+    let app = TestApp::spawn().await;
+    let user = app.create_user("sales_rep").await;
+    let t = app.tokens(&user).await.access;
+    let dir = Scratch::new();
+    let mp4 = test_video(&dir, "clip.mp4", 2, "160x120");
+    let res = send_media(&app, &t, Upload::new("video", "broken.mp4", mp4[..4096].to_vec())).await;
+    let (status, code, message) = error_of(res).await;
+    assert_eq!((status, code.as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "unreadable_media"));
+    assert!(!message.contains(&app.settings.paths.data_dir) && !message.contains("upload-"), "{message}");
+}
