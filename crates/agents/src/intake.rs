@@ -68,7 +68,7 @@ impl IntakeError {
             },
             IntakeError::Transcribe(e) => match e {
                 T::Unavailable { .. } | T::Timeout { .. } => 503,
-                T::UnsupportedLanguage { .. } | T::Invalid { .. } => 422,
+                T::UnsupportedLanguage(_) | T::Invalid(_) => 422,
                 _ => 502,
             },
             IntakeError::Web(e) => match e {
@@ -77,6 +77,34 @@ impl IntakeError {
             },
             IntakeError::Disabled(_) => 503,
             IntakeError::Io(_) => 500,
+        }
+    }
+
+    /// What the client is told: no server paths, tool output or addresses of this machine
+    /// (the full error is logged).
+    pub fn public_message(&self) -> String {
+        use media::AvError as A;
+        match self {
+            IntakeError::Input(input::InputError::Malformed(_)) => {
+                "the file could not be read (corrupt, encrypted or truncated?)".into()
+            }
+            IntakeError::Input(input::InputError::Io(_)) | IntakeError::Io(_) => "an internal error occurred".into(),
+            IntakeError::Input(e) => e.to_string(),
+            IntakeError::Av(e) => match e {
+                A::ToolMissing { .. } => "video and audio processing is not available on this server".into(),
+                A::TooLarge { .. } => "the media file is too large to process".into(),
+                A::TooLong { .. } => "the recording is longer than this server accepts".into(),
+                A::Timeout { .. } => "processing the media took too long".into(),
+                A::MissingStream { kind, .. } => format!("the file has no {kind} stream"),
+                A::Input { .. } | A::Output { .. } => "an internal error occurred".into(),
+                _ => "the file is not a readable video or audio file (truncated or corrupt?)".into(),
+            },
+            IntakeError::Transcribe(e) => match e {
+                media::TranscribeError::UnsupportedLanguage(_) => e.to_string(),
+                _ => "speech recognition is unavailable right now".into(),
+            },
+            IntakeError::Web(e) => e.to_string(),
+            IntakeError::Disabled(_) => self.to_string(),
         }
     }
 
@@ -102,7 +130,7 @@ impl IntakeError {
                 _ => "unreadable_media",
             },
             IntakeError::Transcribe(e) => match e {
-                media::TranscribeError::UnsupportedLanguage { .. } => "invalid_language",
+                media::TranscribeError::UnsupportedLanguage(_) => "invalid_language",
                 media::TranscribeError::Unavailable { .. } | media::TranscribeError::Timeout { .. } => {
                     "transcription_unavailable"
                 }

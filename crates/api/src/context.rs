@@ -43,6 +43,8 @@ pub struct AppContext {
     pub publisher: realtime::Publisher,
     /// Streamed turns' events, kept briefly for `Last-Event-ID` resume.
     pub turn_log: realtime::TurnLog,
+    /// Group commit of webhook deliveries (see `webhooks::start_intake`).
+    pub webhook_intake: tokio::sync::mpsc::Sender<crate::webhooks::Pending>,
 }
 
 impl AppContext {

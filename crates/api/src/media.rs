@@ -64,6 +64,13 @@ pub async fn send_media(
     let intake = &ctx.intake;
     if received.category == Category::Video {
         let probe = intake.probe(&received.tmp.0).await.map_err(intake_error)?;
+        let max = ctx.settings.input.max_duration_secs;
+        if probe.duration_secs() > max as f64 {
+            return Err(ApiError::unprocessable(
+                "media_too_long",
+                format!("the video is longer than {} minutes, the longest accepted", max / 60),
+            ));
+        }
         if probe.duration_secs() > ctx.settings.input.video_inline_max_secs as f64 {
             let artifact = artifacts::keep(ctx, caller, &received).await?;
             return queue_video(ctx, caller, &message, received.session_id, artifact.id, probe.summary()).await;

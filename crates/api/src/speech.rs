@@ -210,6 +210,7 @@ pub fn intake_error(e: agents::intake::IntakeError) -> ApiError {
         413 => StatusCode::PAYLOAD_TOO_LARGE,
         415 => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         422 => StatusCode::UNPROCESSABLE_ENTITY,
+        502 => StatusCode::BAD_GATEWAY,
         503 => StatusCode::SERVICE_UNAVAILABLE,
         504 => StatusCode::GATEWAY_TIMEOUT,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
@@ -217,5 +218,6 @@ pub fn intake_error(e: agents::intake::IntakeError) -> ApiError {
     if status == StatusCode::INTERNAL_SERVER_ERROR {
         return ApiError::internal(e);
     }
-    ApiError::new(status, e.code(), e.to_string())
+    tracing::info!(error = %e, code = e.code(), "input processing refused");
+    ApiError::new(status, e.code(), e.public_message())
 }

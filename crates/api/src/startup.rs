@@ -65,7 +65,9 @@ pub async fn build_context(settings: Settings, roles: RoleCatalog) -> anyhow::Re
     )
     .context("the turn event log (redis.url)")?;
     let intake = agents::intake::Intake::from_settings(&settings, assistant.llm.clone());
+    let transport = jobs::Transport::new(redis.clone());
     Ok(AppContext {
+        webhook_intake: crate::webhooks::start_intake(db.clone(), transport.clone()),
         intake: Arc::new(intake),
         hub,
         publisher: realtime::Publisher::new(&redis),
@@ -75,7 +77,7 @@ pub async fn build_context(settings: Settings, roles: RoleCatalog) -> anyhow::Re
         users: UserCache::new(Duration::from_secs(settings.auth.user_cache_secs)),
         roles: Arc::new(roles),
         db,
-        transport: jobs::Transport::new(redis.clone()),
+        transport,
         redis,
         tokens,
         hasher: Arc::new(hasher),

@@ -153,3 +153,108 @@ pub async fn list(
             .unwrap_or(0);
     Ok((rows, total))
 }
+
+/// One event of [`record_batch`].
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub id: Uuid,
+    pub source: String,
+    pub event_type: String,
+    pub event_id: String,
+    pub payload: Json,
+    /// The id its job gets when the event is new.
+    pub job_id: Uuid,
+}
+
+/// The job written with each new event of [`record_batch`].
+#[derive(Debug, Clone)]
+pub struct EventJob {
+    pub queue: String,
+    pub kind: String,
+    pub priority: i16,
+    pub lane: String,
+    pub max_attempts: i32,
+}
+
+/// What became of one event of a batch, in input order.
+#[derive(Debug, Clone, PartialEq, Eq, FromQueryResult)]
+pub struct BatchOutcome {
+    /// The stored row: this event's, or the first delivery's for a duplicate. `None` only
+    /// when a concurrent writer stored the same event while this statement ran (look it up).
+    pub row_id: Option<Uuid>,
+    /// Stored now (else a duplicate of an earlier or a same-batch delivery).
+    pub is_new: bool,
+}
+
+/// Stores many events and a job for each new one in ONE statement (atomic, one round trip
+/// and one commit for the lot): `(source, event_id)` duplicates, against stored rows or
+/// within the batch, store nothing and point at the first delivery. The job payload is
+/// `{"event": <event row id>}` with idempotency key `webhook:<event row id>`.
+pub async fn record_batch(
+    db: &impl ConnectionTrait,
+    events: &[NewEvent],
+    job: &EventJob,
+) -> Result<Vec<BatchOutcome>, StoreError> {
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    let col = |f: &dyn Fn(&NewEvent) -> String| -> Value { events.iter().map(f).collect::<Vec<String>>().into() };
+    let ids: Vec<Uuid> = events.iter().map(|e| e.id).collect();
+    let job_ids: Vec<Uuid> = events.iter().map(|e| e.job_id).collect();
+    let rows = BatchOutcome::find_by_statement(stmt(
+        db,
+        "WITH input AS ( \
+             SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[]) \
+                 WITH ORDINALITY AS t(id, source, event_type, event_id, payload, job_id, n)), \
+         ins AS ( \
+             INSERT INTO webhook_events (id, source, event_type, event_id, payload, job_id) \
+             SELECT DISTINCT ON (source, event_id) id, source, event_type, event_id, payload::jsonb, job_id \
+             FROM input ORDER BY source, event_id, n \
+             ON CONFLICT (source, event_id) DO NOTHING RETURNING id, source, event_id), \
+         jobs_ins AS ( \
+             INSERT INTO jobs (id, queue, kind, priority, lane, payload, run_at, idempotency_key, max_attempts) \
+             SELECT i.job_id, $7, $8, $9, $10, jsonb_build_object('event', i.id), now(), 'webhook:' || i.id, $11 \
+             FROM ins JOIN input i ON i.id = ins.id \
+             ON CONFLICT (idempotency_key) DO NOTHING RETURNING id) \
+         SELECT COALESCE(ins.id, old.id) AS row_id, COALESCE(ins.id = input.id, false) AS is_new \
+         FROM input \
+         LEFT JOIN ins ON ins.source = input.source AND ins.event_id = input.event_id \
+         LEFT JOIN webhook_events old ON old.source = input.source AND old.event_id = input.event_id \
+         ORDER BY input.n",
+        vec![
+            ids.into(),
+            col(&|e| e.source.clone()),
+            col(&|e| e.event_type.clone()),
+            col(&|e| e.event_id.clone()),
+            col(&|e| e.payload.to_string()),
+            job_ids.into(),
+            job.queue.clone().into(),
+            job.kind.clone().into(),
+            job.priority.into(),
+            job.lane.clone().into(),
+            job.max_attempts.into(),
+        ],
+    ))
+    .all(db)
+    .await?;
+    if rows.len() != events.len() {
+        return Err(StoreError::Invalid(format!("batch of {} events gave {} outcomes", events.len(), rows.len())));
+    }
+    Ok(rows)
+}
+
+/// The stored row of `(source, event_id)`, if any.
+pub async fn find_by_event_id(db: &impl ConnectionTrait, source: &str, event_id: &str) -> Result<Option<Uuid>, StoreError> {
+    #[derive(FromQueryResult)]
+    struct Id {
+        id: Uuid,
+    }
+    Ok(Id::find_by_statement(stmt(
+        db,
+        "SELECT id FROM webhook_events WHERE source = $1 AND event_id = $2",
+        vec![source.into(), event_id.into()],
+    ))
+    .one(db)
+    .await?
+    .map(|r| r.id))
+}

@@ -191,3 +191,62 @@ async fn github_deliveries_verify_and_dedupe_by_delivery_id() {
     let rep = app.create_user("sales_rep").await;
     assert_eq!(app.get("/admin/webhooks", &app.tokens(&rep).await.access).await.status(), StatusCode::FORBIDDEN);
 }
+
+/// Group commit: many concurrent deliveries (with re-deliveries racing each other in the same
+/// batch) are each stored once with one job, every copy points at the stored event, and a
+/// payload PostgreSQL would refuse (a NUL escape) is a 422 that does not disturb the others.
+#[tokio::test]
+async fn concurrent_deliveries_are_batched_stored_once_and_a_bad_one_fails_alone() {
+    let app = TestApp::spawn_with(|s| {
+        s.webhooks.secret = settings::Secret::new(SECRET);
+        s.rate_limits.webhooks = 10_000;
+    })
+    .await;
+    let mut calls = Vec::new();
+    for copy in 0..4 {
+        for i in 0..25 {
+            let body = signup(&format!("evt_batch_{i}"));
+            let app = &app;
+            calls.push(async move {
+                let res = post(app, "/webhooks/mezzofy", &body, &signed(&body, SECRET, now() - copy)).await;
+                let status = res.status();
+                (i, status, res.json::<Value>().await.unwrap())
+            });
+        }
+    }
+    // jsonb cannot hold \u0000: this one must fail with a client error, not a 500, and alone.
+    let bad = r#"{"id":"evt_nul","event":"customer_signed_up","data":{"company_name":"A\u0000B"}}"#.to_string();
+    let bad_headers = signed(&bad, SECRET, now());
+    let bad_call = post(&app, "/webhooks/mezzofy", &bad, &bad_headers);
+    let (answers, bad_res) = tokio::join!(futures_util::future::join_all(calls), bad_call);
+    let mut by_event: std::collections::HashMap<usize, Vec<Value>> = Default::default();
+    for (i, status, body) in answers {
+        assert_eq!(status, StatusCode::OK, "{body}");
+        by_event.entry(i).or_default().push(body);
+    }
+    for (i, answers) in &by_event {
+        let accepted = answers.iter().filter(|a| a["status"] == "accepted").count();
+        assert_eq!(accepted, 1, "event {i}: exactly one copy is accepted: {answers:?}");
+        let ids: std::collections::HashSet<String> =
+            answers.iter().map(|a| a["event_id"].as_str().unwrap().to_string()).collect();
+        assert_eq!(ids.len(), 1, "event {i}: every copy names the stored event");
+    }
+    assert_eq!(bad_res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(bad_res).await, "invalid_payload");
+    let stored = events(&app).await;
+    assert_eq!(stored.len(), 25, "25 distinct events stored, the NUL one not");
+    for ev in &stored {
+        let job = store::jobs::get(&app.db, ev.job_id.unwrap()).await.unwrap().unwrap();
+        assert_eq!(job.payload["event"], json!(ev.id));
+        assert_eq!(job.idempotency_key.as_deref(), Some(format!("webhook:{}", ev.id).as_str()));
+    }
+    let (jobs, total) = store::jobs::list(
+        &app.db,
+        &store::jobs::JobFilter { kind: Some("webhook.process".into()), ..Default::default() },
+        0,
+        200,
+    )
+    .await
+    .unwrap();
+    assert_eq!((jobs.len(), total), (25, 25), "one job per stored event");
+}
