@@ -86,6 +86,9 @@ pub fn check_message(message: &str) -> Result<&str, ChatError> {
     if message.is_empty() {
         return Err(ChatError::Invalid("message must not be empty".into()));
     }
+    if message.contains('\0') {
+        return Err(ChatError::Invalid("message must not contain NUL (U+0000) characters".into()));
+    }
     if message.chars().count() > MAX_MESSAGE_CHARS {
         return Err(ChatError::Invalid(format!("message is longer than {MAX_MESSAGE_CHARS} characters")));
     }

@@ -388,6 +388,9 @@ impl Intake {
             Category::Audio => self.audio(path, language).await?,
             Category::Video => self.video(path, language, progress).await?,
         };
+        // PostgreSQL stores neither text nor jsonb with U+0000; files may hold it.
+        p.extracted_text.retain(|c| c != '\0');
+        strip_nul(&mut p.summary);
         let (text, cut) = clip(&p.extracted_text, self.settings.max_text_chars);
         p.extracted_text = text;
         if cut {
@@ -738,7 +741,8 @@ impl Intake {
                 extracted.phones.join(", ")
             ));
         }
-        let (text, _) = clip(&text, self.settings.max_text_chars);
+        let (mut text, _) = clip(&text, self.settings.max_text_chars);
+        text.retain(|c| c != '\0');
         let (shown, _) = clip(&extracted.text, 2000);
         let summary = json!({
             "type": "url",
@@ -753,6 +757,8 @@ impl Intake {
             "tables": extracted.tables.iter().take(5).collect::<Vec<_>>(),
             "notes": notes,
         });
+        let mut summary = summary;
+        strip_nul(&mut summary);
         Ok(PageResult { processed: Processed { summary, extracted_text: text }, screenshot })
     }
 
@@ -807,6 +813,16 @@ impl ProbeSummary {
             "video": p.video,
             "audio": p.audio,
         })
+    }
+}
+
+/// Removes U+0000 from every string of `v` (PostgreSQL's jsonb refuses it).
+fn strip_nul(v: &mut Value) {
+    match v {
+        Value::String(s) if s.contains('\0') => s.retain(|c| c != '\0'),
+        Value::Array(a) => a.iter_mut().for_each(strip_nul),
+        Value::Object(o) => o.values_mut().for_each(strip_nul),
+        _ => {}
     }
 }
 

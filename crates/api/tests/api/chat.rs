@@ -144,6 +144,8 @@ async fn bad_requests_get_clear_errors_and_store_nothing() {
         (json!({"message": 5}), StatusCode::UNPROCESSABLE_ENTITY),
         (json!({"message": "hi", "session_id": "sess_abc"}), StatusCode::UNPROCESSABLE_ENTITY),
         (json!({"message": "hi", "extra": true}), StatusCode::UNPROCESSABLE_ENTITY),
+        // PostgreSQL text cannot hold U+0000: refused up front, not a 500 at the insert.
+        (json!({"message": "hi\u{0}there"}), StatusCode::UNPROCESSABLE_ENTITY),
     ];
     for (body, status) in cases {
         let res = send(&app, &t.access, body.clone()).await;
