@@ -53,7 +53,15 @@ pub async fn send_media(
     form: Multipart,
 ) -> ApiResult<(bool, SendResponse)> {
     limit(ctx, &format!("chat:{}", caller.user_id), ctx.settings.rate_limits.chat).await?;
-    let received = artifacts::receive(ctx, caller, form, &["message"], MESSAGE_FIELD_LIMIT).await?;
+    let received = artifacts::receive(ctx, caller, form, &["message", "language"], MESSAGE_FIELD_LIMIT).await?;
+    // The speaker's language helps the recognizer (its detection is weak for Malay).
+    let language = match received.fields.get("language").map(|l| l.trim()).filter(|l| !l.is_empty()) {
+        None => None,
+        Some(l) => Some(
+            agents::intake::normalize_language(l)
+                .ok_or_else(|| ApiError::unprocessable("invalid_language", "language must be en, zh or ms"))?,
+        ),
+    };
     let message = received
         .fields
         .get("message")
@@ -73,11 +81,12 @@ pub async fn send_media(
         }
         if probe.duration_secs() > ctx.settings.input.video_inline_max_secs as f64 {
             let artifact = artifacts::keep(ctx, caller, &received).await?;
-            return queue_video(ctx, caller, &message, received.session_id, artifact.id, probe.summary()).await;
+            return queue_video(ctx, caller, &message, received.session_id, artifact.id, probe.summary(), language)
+                .await;
         }
     }
     let processed =
-        intake.process(&received.tmp.0, &received.detected, received.category, None).await.map_err(intake_error)?;
+        intake.process(&received.tmp.0, &received.detected, received.category, language).await.map_err(intake_error)?;
     let artifact = artifacts::keep(ctx, caller, &received).await?;
     let mut summary = processed.summary;
     summary["artifact_id"] = json!(artifact.id);
@@ -86,6 +95,7 @@ pub async fn send_media(
         "extracted_text": processed.extracted_text,
         "artifact_id": artifact.id,
         "input_processed": summary,
+        "language": language,
     });
     let (queued, mut response) = send_with(ctx, caller, &message, received.session_id, metadata).await?;
     response.input_processed = Some(summary);
@@ -100,12 +110,18 @@ async fn queue_video(
     session_id: Option<Uuid>,
     artifact_id: Uuid,
     probe: Value,
+    language: Option<&str>,
 ) -> ApiResult<(bool, SendResponse)> {
     let mut summary = probe;
     summary["type"] = json!("video");
     summary["artifact_id"] = json!(artifact_id);
     summary["status"] = json!("queued");
-    let metadata = json!({"input_type": "video", "artifact_id": artifact_id, "input_processed": summary});
+    let metadata = json!({
+        "input_type": "video",
+        "artifact_id": artifact_id,
+        "input_processed": summary,
+        "language": language,
+    });
     let history = ctx.settings.agents.history_messages;
     let turn = agents::chat::prepare(&ctx.db, caller, message, session_id, metadata, history).await?;
     let payload = MediaJob {

@@ -198,10 +198,12 @@ pub fn start_intake(db: store::DatabaseConnection, transport: jobs::Transport) -
                             }
                             Some(row) => Ok(Accepted { status: "duplicate", event_id: row }),
                             // Stored by a concurrent writer while this statement ran.
-                            None => match store::webhooks::find_by_event_id(&db, &event.source, &event.event_id).await {
-                                Ok(Some(row)) => Ok(Accepted { status: "duplicate", event_id: row }),
-                                _ => Err(()),
-                            },
+                            None => {
+                                match store::webhooks::find_by_event_id(&db, &event.source, &event.event_id).await {
+                                    Ok(Some(row)) => Ok(Accepted { status: "duplicate", event_id: row }),
+                                    _ => Err(()),
+                                }
+                            }
                         };
                         answers.push((reply, answer));
                     }

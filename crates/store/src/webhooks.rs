@@ -244,7 +244,11 @@ pub async fn record_batch(
 }
 
 /// The stored row of `(source, event_id)`, if any.
-pub async fn find_by_event_id(db: &impl ConnectionTrait, source: &str, event_id: &str) -> Result<Option<Uuid>, StoreError> {
+pub async fn find_by_event_id(
+    db: &impl ConnectionTrait,
+    source: &str,
+    event_id: &str,
+) -> Result<Option<Uuid>, StoreError> {
     #[derive(FromQueryResult)]
     struct Id {
         id: Uuid,

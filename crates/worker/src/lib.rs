@@ -6,8 +6,8 @@
 pub mod agent_jobs;
 pub mod builtin;
 pub mod delivery_jobs;
-pub mod media_jobs;
 mod executor;
+pub mod media_jobs;
 pub mod runtime;
 pub mod sweeper;
 pub mod webhook_jobs;

@@ -46,15 +46,11 @@ async fn process(
     let summary = if meta.get("extracted_text").is_some() {
         meta["input_processed"].clone()
     } else {
-        extract(&assistant, &intake, &ctx, &job).await?
+        extract(&assistant, &intake, &ctx, &job, meta["language"].as_str()).await?
     };
     ctx.progress(92, "Answering…").await;
-    let turn = TurnJob {
-        turn_id: job.turn_id,
-        user_id: job.user_id,
-        session_id: job.session_id,
-        message_id: job.message_id,
-    };
+    let turn =
+        TurnJob { turn_id: job.turn_id, user_id: job.user_id, session_id: job.session_id, message_id: job.message_id };
     let answer = chat::run_job(&assistant, &roles, turn).await.map_err(|e| match e {
         ChatError::Invalid(m) | ChatError::Llm(llm::LlmError::InvalidRequest { message: m, .. }) => {
             JobFailure::permanent(m)
@@ -70,7 +66,13 @@ async fn process(
 }
 
 /// Processes the stored video and writes its text onto the user's message.
-async fn extract(assistant: &Assistant, intake: &Intake, ctx: &JobContext, job: &MediaJob) -> Result<Value, JobFailure> {
+async fn extract(
+    assistant: &Assistant,
+    intake: &Intake,
+    ctx: &JobContext,
+    job: &MediaJob,
+    language: Option<&str>,
+) -> Result<Value, JobFailure> {
     let db = &assistant.db;
     let artifact = store::artifacts::get(db, job.artifact_id)
         .await
@@ -80,7 +82,8 @@ async fn extract(assistant: &Assistant, intake: &Intake, ctx: &JobContext, job: 
     let detected = files::Detected::from_kind(&artifact.kind)
         .ok_or_else(|| JobFailure::permanent(format!("'{}' is not a known media type", artifact.kind)))?;
     let storage = &assistant.integrations.storage;
-    let bytes = storage.read_all(&artifact.path, MAX_VIDEO_BYTES).await.map_err(|e| JobFailure::retry(e.to_string()))?;
+    let bytes =
+        storage.read_all(&artifact.path, MAX_VIDEO_BYTES).await.map_err(|e| JobFailure::retry(e.to_string()))?;
     let dir = storage.temp_dir();
     tokio::fs::create_dir_all(&dir).await.map_err(|e| JobFailure::retry(e.to_string()))?;
     let tmp = TempPath(dir.join(format!("media-{}.{}", ctx.job_id, detected.extension)));
@@ -105,14 +108,16 @@ async fn extract(assistant: &Assistant, intake: &Intake, ctx: &JobContext, job: 
     let report = move |pct: u8, msg: &str| {
         let _ = tx.send((pct, msg.to_string()));
     };
-    let processed = intake.process_with_progress(&tmp.0, &detected, Category::Video, None, &report).await;
+    let processed = intake.process_with_progress(&tmp.0, &detected, Category::Video, language, &report).await;
     drop(report);
     let _ = reporter.await;
     let processed = processed.map_err(failure)?;
     let mut summary = processed.summary;
     summary["artifact_id"] = json!(job.artifact_id);
     let patch = json!({"extracted_text": processed.extracted_text, "input_processed": summary});
-    store::chat::merge_message_metadata(db, job.message_id, patch).await.map_err(|e| JobFailure::retry(e.to_string()))?;
+    store::chat::merge_message_metadata(db, job.message_id, patch)
+        .await
+        .map_err(|e| JobFailure::retry(e.to_string()))?;
     Ok(summary)
 }
 
@@ -134,8 +139,9 @@ pub fn register(
 ) -> Registry {
     // Processing a long video and then answering: twice the agent budget.
     let limit = job_timeout * 2;
-    let spec = KindSpec::new(move |ctx, payload| process(assistant.clone(), roles.clone(), intake.clone(), ctx, payload))
-        .retry(RetryPolicy::default())
-        .limits(limit, limit + Duration::from_secs(30));
+    let spec =
+        KindSpec::new(move |ctx, payload| process(assistant.clone(), roles.clone(), intake.clone(), ctx, payload))
+            .retry(RetryPolicy::default())
+            .limits(limit, limit + Duration::from_secs(30));
     registry.register(MEDIA_PROCESS, spec)
 }

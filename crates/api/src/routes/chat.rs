@@ -50,7 +50,8 @@ fn wants_event_stream(req: &HttpRequest) -> bool {
 }
 
 /// Send an image, video, audio recording or document with an optional question
-/// (multipart: `message?`, `session_id?`, `input_type` image|video|audio|file, `media_file`).
+/// (multipart: `message?`, `session_id?`, `input_type` image|video|audio|file, `media_file`,
+/// `language?` en|zh|ms — the speaker's language, which helps the recognizer).
 /// The file is judged by its content; its text (OCR, transcript, document text) goes to the
 /// agent marked untrusted, and `input_processed` describes what was found. Videos longer
 /// than a minute answer 202 `queued` and are processed by a job.
