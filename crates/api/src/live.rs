@@ -44,22 +44,26 @@ pub fn complete(response: &SendResponse) -> Event {
 /// Where the events go; `false` when the client is gone (the turn is then not continued
 /// for it, but what was already decided stands).
 pub trait Emit: Send {
-    fn emit(&mut self, event: Event) -> bool;
+    fn emit(&mut self, event: Event) -> impl std::future::Future<Output = bool> + Send;
+}
+
+/// Progress that may be dropped for a slow client; everything else is waited for.
+fn droppable(event: &Event) -> bool {
+    matches!(event["type"].as_str(), Some("status" | "text_delta"))
 }
 
 impl Emit for mpsc::Sender<Event> {
-    fn emit(&mut self, event: Event) -> bool {
-        // Status and deltas are not worth blocking a turn for; a full queue drops them.
-        match self.try_send(event) {
-            Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => true,
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+    async fn emit(&mut self, event: Event) -> bool {
+        if droppable(&event) {
+            // Not worth blocking a turn for: a full queue drops them.
+            return !matches!(self.try_send(event), Err(mpsc::error::TrySendError::Closed(_)));
         }
+        self.send(event).await.is_ok()
     }
 }
 
 impl Emit for mpsc::UnboundedSender<Event> {
-    fn emit(&mut self, event: Event) -> bool {
+    async fn emit(&mut self, event: Event) -> bool {
         self.send(event).is_ok()
     }
 }
@@ -72,7 +76,7 @@ pub async fn run_turn(
     message: String,
     session_id: Option<Uuid>,
     metadata: Value,
-    out: &mut dyn Emit,
+    out: &mut impl Emit,
 ) -> Result<SendResponse, ApiError> {
     crate::auth::limit(&ctx, &format!("chat:{}", caller.user_id), ctx.settings.rate_limits.chat).await?;
     let assistant = &ctx.assistant;
@@ -91,11 +95,11 @@ pub async fn run_turn(
     let route = assistant.route_quick(&probe);
     if assistant.is_background(&route) {
         let queued = queue_turn(&ctx, &caller, &turn, Vec::new(), "This runs in the background").await?;
-        out.emit(task_queued(&queued));
-        out.emit(complete(&queued));
+        out.emit(task_queued(&queued)).await;
+        out.emit(complete(&queued)).await;
         return Ok(queued);
     }
-    out.emit(json!({"type": "turn", "turn_id": turn.turn_id, "session_id": turn.session_id}));
+    out.emit(json!({"type": "turn", "turn_id": turn.turn_id, "session_id": turn.session_id})).await;
     let usage = UsageBuffer::default();
     let (sink, mut events) = mpsc::unbounded_channel::<TurnEvent>();
     let timeout = Duration::from_secs(ctx.settings.agents.inline_timeout_secs);
@@ -118,7 +122,7 @@ pub async fn run_turn(
                     TurnEvent::Status(m) => status(m),
                     TurnEvent::TextDelta(d) => json!({"type": "text_delta", "delta": d}),
                 };
-                if !out.emit(event) {
+                if !out.emit(event).await {
                     // The client left: dropping the turn stops the LLM request; nothing is written.
                     return Err(ApiError::bad_request("client_gone", "the client disconnected"));
                 }
@@ -129,7 +133,7 @@ pub async fn run_turn(
     // Deltas sent after the answer resolved but before the loop saw them.
     while let Ok(e) = events.try_recv() {
         if let TurnEvent::TextDelta(d) = e {
-            out.emit(json!({"type": "text_delta", "delta": d}));
+            out.emit(json!({"type": "text_delta", "delta": d})).await;
         }
     }
     let response: SendResponse = match result {
@@ -138,11 +142,11 @@ pub async fn run_turn(
             tracing::info!(turn_id = %turn.turn_id, "streamed turn outgrew the inline timeout; continuing as a job");
             let spent = agents::usage::drain(&usage);
             let queued = queue_turn(&ctx, &caller, &turn, spent, "This is taking a while").await?;
-            out.emit(task_queued(&queued));
+            out.emit(task_queued(&queued)).await;
             queued
         }
     };
-    out.emit(complete(&response));
+    out.emit(complete(&response)).await;
     Ok(response)
 }
 
@@ -157,13 +161,13 @@ pub async fn run_turn_reporting(
     message: String,
     session_id: Option<Uuid>,
     metadata: Value,
-    out: &mut dyn Emit,
+    out: &mut impl Emit,
 ) -> Option<SendResponse> {
     match run_turn(ctx, caller, message, session_id, metadata, out).await {
         Ok(r) => Some(r),
         Err(e) => {
             if e.code() != "client_gone" {
-                out.emit(error_of(&e));
+                out.emit(error_of(&e)).await;
             }
             None
         }

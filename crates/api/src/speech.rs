@@ -26,8 +26,9 @@ enum Format {
     Container,
 }
 
-/// A partial transcript.
+/// A partial transcript of utterance `utterance_id`.
 pub struct SpeechUpdate {
+    pub utterance_id: Uuid,
     pub text: String,
 }
 
@@ -38,6 +39,8 @@ pub struct SpeechFinal {
 }
 
 pub struct SpeechSession {
+    /// Partial transcripts carry it; the socket drops those of an utterance already over.
+    utterance_id: Uuid,
     intake: Arc<Intake>,
     format: Format,
     language: Option<String>,
@@ -96,6 +99,7 @@ impl SpeechSession {
             }
         };
         Ok(Self {
+            utterance_id: Uuid::now_v7(),
             intake: ctx.intake.clone(),
             format,
             language,
@@ -111,6 +115,10 @@ impl SpeechSession {
 
     pub fn session_id(&self) -> Option<Uuid> {
         self.session_id
+    }
+
+    pub fn utterance_id(&self) -> Uuid {
+        self.utterance_id
     }
 
     fn len(&self) -> usize {
@@ -152,6 +160,7 @@ impl SpeechSession {
         let in_flight = self.in_flight.clone();
         let settler = self.settler.clone();
         let window_start = self.window_start.clone();
+        let utterance_id = self.utterance_id;
         tokio::spawn(async move {
             let wav = match format {
                 Format::Pcm16 { sample_rate } => {
@@ -180,7 +189,7 @@ impl SpeechSession {
                 if let Some(text) = text
                     && !text.trim().is_empty()
                 {
-                    report(SpeechUpdate { text });
+                    report(SpeechUpdate { utterance_id, text });
                 }
             }
             in_flight.store(false, Ordering::Release);

@@ -196,6 +196,9 @@ impl Connection {
                     }
                 },
                 Some(event) = self.out_rx.recv() => {
+                    if self.is_stale_partial(&event) {
+                        continue;
+                    }
                     self.on_own_event(&event);
                     if !self.send(&event).await { break None; }
                 }
@@ -246,6 +249,14 @@ impl Connection {
     /// Sends one event; false when the socket is gone.
     async fn send(&mut self, event: &Value) -> bool {
         self.session.text(event.to_string()).await.is_ok()
+    }
+
+    /// A partial transcript computed for an utterance that has ended (its final transcript
+    /// was sent) or was cancelled.
+    fn is_stale_partial(&self, event: &Value) -> bool {
+        event["type"] == "transcript"
+            && event["is_final"] == false
+            && self.speech.as_ref().map(|s| json!(s.utterance_id())) != Some(event["utterance_id"].clone())
     }
 
     fn on_own_event(&mut self, event: &Value) {
@@ -362,16 +373,28 @@ impl Connection {
         let Some(speech) = self.speech.as_mut() else { return };
         let out = self.out_tx.clone();
         speech.partial(move |update: SpeechUpdate| {
-            let _ = out.try_send(json!({"type": "transcript", "text": update.text, "is_final": false}));
+            let _ = out.try_send(json!({
+                "type": "transcript",
+                "text": update.text,
+                "is_final": false,
+                "utterance_id": update.utterance_id,
+            }));
         });
     }
 
     async fn speech_final(&mut self, speech: SpeechSession) {
         self.send(&live::status("Transcribing…")).await;
         let session_id = speech.session_id();
+        let utterance_id = speech.utterance_id();
         match speech.finish().await {
             Ok(fin) if !fin.text.trim().is_empty() => {
-                let event = json!({"type": "transcript", "text": fin.text, "is_final": true, "language": fin.language});
+                let event = json!({
+                    "type": "transcript",
+                    "text": fin.text,
+                    "is_final": true,
+                    "language": fin.language,
+                    "utterance_id": utterance_id,
+                });
                 self.send(&event).await;
                 let metadata = json!({"input_type": "speech", "language": fin.language});
                 self.start_turn(fin.text, session_id, metadata).await;

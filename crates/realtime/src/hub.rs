@@ -336,6 +336,10 @@ impl Registry {
             map.retain(|user, entries| {
                 entries.retain(|entry| {
                     if matches(user, entry) {
+                        // The reason is set before the entry (and its sender) is dropped: a
+                        // subscriber that sees its channel close must find it.
+                        *entry.state.revoked.lock().unwrap_or_else(PoisonError::into_inner) =
+                            Some(revocation.reason.clone());
                         revoked.push(Arc::clone(&entry.state));
                         false
                     } else {
@@ -346,7 +350,6 @@ impl Registry {
             });
         }
         for state in &revoked {
-            *state.revoked.lock().unwrap_or_else(PoisonError::into_inner) = Some(revocation.reason.clone());
             state.notify.notify_one();
         }
         revoked.len()
