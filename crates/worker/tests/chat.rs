@@ -286,3 +286,83 @@ async fn with_microsoft_365_configured_the_statement_reaches_the_ceo_through_gra
     assert_eq!(outbox["entries"][0]["status"], "sent");
     worker.stop().await;
 }
+
+/// The whole path of a background turn on the live channel: a `text` message on api A's
+/// WebSocket routes to a background skill (`task_queued`), a worker runs the job, and its
+/// progress and `complete` reach the user's sockets on api A and on api B (another process,
+/// same Redis), while another user's socket on B gets nothing.
+#[tokio::test]
+async fn a_background_turn_reports_to_every_socket_of_the_user_across_processes() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let app = TestApp::spawn_with(|s| s.worker.sweep_interval_ms = 100).await;
+    let other_process = app.sibling().await;
+    store::demo::seed_company_demo(&app.db, chrono::Utc::now().date_naive(), 5).await.unwrap();
+    let rep = app.create_user("sales_rep").await;
+    let t = app.tokens(&rep).await;
+    let stranger = app.create_user("sales_rep").await;
+    let ts = app.tokens(&stranger).await;
+
+    let connect = |base: String, token: String| async move {
+        let url = format!("{}/chat/ws?token={token}", base.replacen("http://", "ws://", 1));
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        ws
+    };
+    let mut a = connect(app.address.clone(), t.access.clone()).await;
+    let mut b = connect(other_process.address.clone(), t.access.clone()).await;
+    let mut s = connect(other_process.address.clone(), ts.access.clone()).await;
+    // Registered with their hubs once a ping is answered.
+    for ws in [&mut a, &mut b, &mut s] {
+        ws.send(Message::text(r#"{"type":"ping"}"#)).await.unwrap();
+        assert_eq!(next_event(ws).await["type"], "pong");
+    }
+    let worker = start_worker(&app).await;
+
+    a.send(Message::text(json!({"type": "text", "message": "Find F&B prospects on LinkedIn in Singapore"}).to_string()))
+        .await
+        .unwrap();
+    let queued = loop {
+        let e = next_event(&mut a).await;
+        if e["type"] == "task_queued" {
+            break e;
+        }
+    };
+    let task = queued["task_id"].as_str().unwrap().to_string();
+
+    // Both devices get the job's progress and its completion, from the worker via Redis.
+    for ws in [&mut a, &mut b] {
+        let mut progress = Vec::new();
+        let done = loop {
+            let e = next_event(ws).await;
+            match e["type"].as_str() {
+                Some("task_progress") if e["task_id"] == task => progress.push(e["progress"].as_u64().unwrap()),
+                Some("complete") if e["task_id"] == task => break e,
+                _ => {}
+            }
+        };
+        assert!(!progress.is_empty(), "progress reached the socket");
+        assert_eq!(done["response"]["agent_used"], "sales", "{done}");
+        assert_eq!(done["response"]["session_id"], queued["session_id"]);
+    }
+    // The other user's socket saw none of it: its next event is the answer to a ping.
+    s.send(Message::text(r#"{"type":"ping"}"#)).await.unwrap();
+    assert_eq!(next_event(&mut s).await["type"], "pong");
+    worker.stop().await;
+}
+
+/// The next JSON event of a socket (deadline 30 s), skipping pings.
+async fn next_event(
+    ws: &mut tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+) -> Value {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(30), ws.next()).await.expect("an event within 30 s");
+        match msg.expect("socket open").expect("no socket error") {
+            Message::Text(t) => return serde_json::from_str(t.as_str()).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected frame {other:?}"),
+        }
+    }
+}
