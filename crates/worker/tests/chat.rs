@@ -293,7 +293,7 @@ async fn with_microsoft_365_configured_the_statement_reaches_the_ceo_through_gra
 /// same Redis), while another user's socket on B gets nothing.
 #[tokio::test]
 async fn a_background_turn_reports_to_every_socket_of_the_user_across_processes() {
-    use futures_util::{SinkExt, StreamExt};
+    use futures_util::SinkExt;
     use tokio_tungstenite::tungstenite::Message;
 
     let app = TestApp::spawn_with(|s| s.worker.sweep_interval_ms = 100).await;
