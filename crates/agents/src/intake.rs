@@ -193,6 +193,9 @@ pub struct Intake {
     web: Option<web::SafeClient>,
     browser: Option<web::Browser>,
     temp: PathBuf,
+    /// Uploads processed at once (decoding, OCR, ffmpeg and recognizers are CPU-bound: more
+    /// at a time only makes each slower); others wait their turn.
+    permits: Arc<tokio::sync::Semaphore>,
 }
 
 /// Maps a user's language hint (`en`, `english`, `zh`, `mandarin`, `ms`, `malay`, ...) to
@@ -300,7 +303,9 @@ impl Intake {
             None
         };
         let temp = PathBuf::from(&s.paths.data_dir).join("tmp").join("intake");
-        Intake { settings: i, llm, ocr, av, transcriber, web, browser, temp }
+        let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let permits = Arc::new(tokio::sync::Semaphore::new(cores));
+        Intake { settings: i, llm, ocr, av, transcriber, web, browser, temp, permits }
     }
 
     /// Replaces the web client (tests: a policy that opens a loopback address).
@@ -382,6 +387,7 @@ impl Intake {
         language: Option<&str>,
         progress: Progress<'_>,
     ) -> Result<Processed, IntakeError> {
+        let _permit = self.permits.acquire().await.map_err(|_| IntakeError::Disabled("input processing"))?;
         let mut p = match category {
             Category::Image => self.image(path).await?,
             Category::File => self.document(path, detected).await?,

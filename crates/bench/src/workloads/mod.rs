@@ -8,6 +8,7 @@ pub mod chat;
 pub mod http;
 pub mod queue;
 pub mod webhooks;
+pub mod ws;
 
 use std::time::Duration;
 
@@ -63,6 +64,10 @@ pub const WORKLOADS: &[(&str, &str)] = &[
     ("chat", "POST /chat/send against a fake LLM answering at once: turns/s, p50/p99, the api's added latency"),
     ("queue", "Redis LPUSH/RPOP ceiling, then enqueue latency of N jobs and their drain by one worker"),
     ("webhooks", "signed POST /webhooks/mezzofy vs a 404 baseline; every accepted event processed once"),
+    (
+        "ws",
+        "sockets held by one mezzofy-api process (RSS per socket), fan-out latency publish -> every socket vs raw Redis",
+    ),
 ];
 
 pub async fn run(name: &str, options: &Options) -> anyhow::Result<Outcome> {
@@ -71,6 +76,7 @@ pub async fn run(name: &str, options: &Options) -> anyhow::Result<Outcome> {
         "http" => http::run(options).await,
         "queue" => queue::run(options).await,
         "webhooks" => webhooks::run(options).await,
+        "ws" => ws::run(options).await,
         other => anyhow::bail!("unknown workload `{other}`"),
     }
 }
