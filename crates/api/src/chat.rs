@@ -152,21 +152,33 @@ pub async fn queue_turn(
     txn.commit().await.map_err(store::StoreError::from)?;
     // Pushed now when the lane has room, else by the sweeper from PostgreSQL; nothing is lost.
     ctx.transport.dispatch(&ctx.db, std::slice::from_ref(&enqueued)).await;
-    Ok(SendResponse {
-        session_id: turn.session_id,
-        status: "queued".into(),
-        response: format!("{why}: I'll post the answer to this conversation when it's ready (task {}).", enqueued.id),
-        input_processed: None,
-        artifacts: Vec::new(),
-        agent_used: None,
-        tools_used: Vec::new(),
-        task_id: Some(enqueued.id),
-        message_id: Some(turn.message_id),
-        provider: None,
-        model: None,
-        outcome: None,
-        pending_actions: Vec::new(),
-    })
+    Ok(SendResponse::queued(
+        turn.session_id,
+        turn.message_id,
+        enqueued.id,
+        format!("{why}: I'll post the answer to this conversation when it's ready (task {}).", enqueued.id),
+    ))
+}
+
+impl SendResponse {
+    /// The answer when the turn continues as job `task_id`.
+    pub fn queued(session_id: Uuid, message_id: Uuid, task_id: Uuid, response: String) -> Self {
+        SendResponse {
+            session_id,
+            status: "queued".into(),
+            response,
+            input_processed: None,
+            artifacts: Vec::new(),
+            agent_used: None,
+            tools_used: Vec::new(),
+            task_id: Some(task_id),
+            message_id: Some(message_id),
+            provider: None,
+            model: None,
+            outcome: None,
+            pending_actions: Vec::new(),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -141,27 +141,17 @@ async fn queue_video(
     let enqueued = jobs::enqueue(&txn, job).await.map_err(ApiError::internal)?;
     txn.commit().await.map_err(store::StoreError::from)?;
     ctx.transport.dispatch(&ctx.db, std::slice::from_ref(&enqueued)).await;
-    Ok((
-        true,
-        SendResponse {
-            session_id: turn.session_id,
-            status: "queued".into(),
-            response: format!(
-                "The video is being processed in the background: I'll post the answer to this conversation when it's ready (task {}).",
-                enqueued.id
-            ),
-            input_processed: Some(summary),
-            artifacts: Vec::new(),
-            agent_used: None,
-            tools_used: Vec::new(),
-            task_id: Some(enqueued.id),
-            message_id: Some(turn.message_id),
-            provider: None,
-            model: None,
-            outcome: None,
-            pending_actions: Vec::new(),
-        },
-    ))
+    let mut response = SendResponse::queued(
+        turn.session_id,
+        turn.message_id,
+        enqueued.id,
+        format!(
+            "The video is being processed in the background: I'll post the answer to this conversation when it's ready (task {}).",
+            enqueued.id
+        ),
+    );
+    response.input_processed = Some(summary);
+    Ok((true, response))
 }
 
 /// Handles `POST /chat/send-url`.

@@ -22,17 +22,22 @@ async fn turn(
     let job: TurnJob =
         serde_json::from_value(payload).map_err(|e| JobFailure::permanent(format!("invalid payload: {e}")))?;
     ctx.progress(10, "Working on it…").await;
-    let answer = chat::run_job(&assistant, &roles, job).await.map_err(|e| match e {
+    let answer = chat::run_job(&assistant, &roles, job).await.map_err(turn_failure)?;
+    let mut result = serde_json::to_value(&answer).map_err(|e| JobFailure::permanent(e.to_string()))?;
+    result["task_id"] = json!(ctx.job_id);
+    publish(&ctx.redis, ctx.user_id, json!({"type": "complete", "task_id": ctx.job_id, "response": result})).await;
+    Ok(result)
+}
+
+/// How a failed turn is retried: invalid input and vanished sessions are permanent.
+pub(crate) fn turn_failure(e: ChatError) -> JobFailure {
+    match e {
         ChatError::Invalid(m) | ChatError::Llm(llm::LlmError::InvalidRequest { message: m, .. }) => {
             JobFailure::permanent(m)
         }
         ChatError::SessionNotFound => JobFailure::permanent("the session no longer exists"),
         other => JobFailure::retry(other.to_string()),
-    })?;
-    let mut result = serde_json::to_value(&answer).map_err(|e| JobFailure::permanent(e.to_string()))?;
-    result["task_id"] = json!(ctx.job_id);
-    publish(&ctx.redis, ctx.user_id, json!({"type": "complete", "task_id": ctx.job_id, "response": result})).await;
-    Ok(result)
+    }
 }
 
 /// `agent.task`: a schedule's or a webhook's work for an agent (see `agents::task`).

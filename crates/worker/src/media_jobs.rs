@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use agents::Assistant;
-use agents::chat::{self, ChatError, TurnJob};
+use agents::chat::{self, TurnJob};
 use agents::intake::{Intake, IntakeError, MEDIA_PROCESS, MediaJob};
 use domain::RoleCatalog;
 use domain::jobs::RetryPolicy;
@@ -51,13 +51,7 @@ async fn process(
     ctx.progress(92, "Answering…").await;
     let turn =
         TurnJob { turn_id: job.turn_id, user_id: job.user_id, session_id: job.session_id, message_id: job.message_id };
-    let answer = chat::run_job(&assistant, &roles, turn).await.map_err(|e| match e {
-        ChatError::Invalid(m) | ChatError::Llm(llm::LlmError::InvalidRequest { message: m, .. }) => {
-            JobFailure::permanent(m)
-        }
-        ChatError::SessionNotFound => JobFailure::permanent("the session no longer exists"),
-        other => JobFailure::retry(other.to_string()),
-    })?;
+    let answer = chat::run_job(&assistant, &roles, turn).await.map_err(crate::agent_jobs::turn_failure)?;
     let mut result = serde_json::to_value(&answer).map_err(|e| JobFailure::permanent(e.to_string()))?;
     result["task_id"] = json!(ctx.job_id);
     result["input_processed"] = summary;

@@ -319,9 +319,11 @@ async fn a_background_turn_reports_to_every_socket_of_the_user_across_processes(
     }
     let worker = start_worker(&app).await;
 
-    a.send(Message::text(json!({"type": "text", "message": "Find F&B prospects on LinkedIn in Singapore"}).to_string()))
-        .await
-        .unwrap();
+    a.send(Message::text(
+        json!({"type": "text", "message": "Find F&B prospects on LinkedIn in Singapore"}).to_string(),
+    ))
+    .await
+    .unwrap();
     let queued = loop {
         let e = next_event(&mut a).await;
         if e["type"] == "task_queued" {
