@@ -9,13 +9,14 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 usage() {
     cat >&2 <<'USAGE'
 usage: bench/run.sh <workload> [--duration SECS] [--warmup SECS] [--connections N] [--jobs N] [--concurrency N]
-defaults: --duration 10 --warmup 2 --connections 64 (http); --jobs 20000 --concurrency 4 (queue)
+defaults: --duration 10 --warmup 2 --connections 64 (http), 1000 (ws); --jobs 20000 --concurrency 4 (queue)
 
 workloads:
   chat       POST /chat/send against a fake LLM answering at once: turns/s, p50/p99, added latency
   http       HTTP baseline (404, no IO) vs /health, /auth/me and /auth/login on one api worker
   queue      Redis LPUSH/RPOP ceiling, then enqueue latency of N jobs and their drain by one worker
   webhooks   signed POST /webhooks/mezzofy (5% re-deliveries) vs a 404 baseline, then every event processed once
+  ws         1,000 sockets (--connections) on one mezzofy-api process: RSS per socket, fan-out p50/p99 vs raw Redis
 
 Results are key=value lines on stdout; see bench/README.md.
 USAGE
