@@ -10,7 +10,9 @@ use futures_util::StreamExt;
 use serde::Serialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 use store::TransactionTrait;
+
 use tokio::sync::{mpsc, oneshot};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -170,59 +172,78 @@ pub fn start_intake(db: store::DatabaseConnection, transport: jobs::Transport) -
     let (tx, mut rx) = mpsc::channel::<Pending>(BATCH_MAX * 4);
     tokio::spawn(async move {
         let lane = domain::jobs::Lane::for_priority(WEBHOOK_PRIORITY);
-        let job = store::webhooks::EventJob {
+        let job = Arc::new(store::webhooks::EventJob {
             queue: domain::jobs::Queue::Webhook.as_str().into(),
             kind: WEBHOOK_PROCESS.into(),
             priority: i16::from(WEBHOOK_PRIORITY),
             lane: lane.as_str().into(),
             max_attempts: WEBHOOK_ATTEMPTS as i32,
-        };
-        let mut batch: Vec<Pending> = Vec::with_capacity(BATCH_MAX);
-        while rx.recv_many(&mut batch, BATCH_MAX).await > 0 {
-            let events: Vec<store::webhooks::NewEvent> = batch.iter().map(|(e, _)| e.clone()).collect();
-            match store::webhooks::record_batch(&db, &events, &job).await {
-                Ok(outcomes) => {
-                    let mut enqueued = Vec::new();
-                    let mut answers = Vec::with_capacity(batch.len());
-                    for ((event, reply), outcome) in batch.drain(..).zip(outcomes) {
-                        let answer = match outcome.row_id {
-                            Some(row) if outcome.is_new => {
-                                enqueued.push(jobs::Enqueued {
-                                    id: event.job_id,
-                                    queue: domain::jobs::Queue::Webhook,
-                                    lane,
-                                    created: true,
-                                    due_now: true,
-                                });
-                                Ok(Accepted { status: "accepted", event_id: row })
-                            }
-                            Some(row) => Ok(Accepted { status: "duplicate", event_id: row }),
-                            // Stored by a concurrent writer while this statement ran.
-                            None => {
-                                match store::webhooks::find_by_event_id(&db, &event.source, &event.event_id).await {
-                                    Ok(Some(row)) => Ok(Accepted { status: "duplicate", event_id: row }),
-                                    _ => Err(()),
-                                }
-                            }
-                        };
-                        answers.push((reply, answer));
-                    }
-                    // Committed: pushed now when the lanes have room, else by the sweeper.
-                    transport.dispatch(&db, &enqueued).await;
-                    for (reply, answer) in answers {
-                        let _ = reply.send(answer);
-                    }
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, events = batch.len(), "webhook batch not written; writing one by one");
-                    for (_, reply) in batch.drain(..) {
-                        let _ = reply.send(Err(()));
-                    }
-                }
+        });
+        // A few batches in flight: the next one forms (and PostgreSQL works on it) while the
+        // previous one commits.
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(WRITERS));
+        loop {
+            let Ok(permit) = in_flight.clone().acquire_owned().await else { break };
+            let mut batch: Vec<Pending> = Vec::with_capacity(BATCH_MAX);
+            if rx.recv_many(&mut batch, BATCH_MAX).await == 0 {
+                break;
             }
+            let (db, transport, job) = (db.clone(), transport.clone(), job.clone());
+            tokio::spawn(async move {
+                write_batch(&db, &transport, &job, lane, batch).await;
+                drop(permit);
+            });
         }
     });
     tx
+}
+
+/// Concurrent batch writers.
+const WRITERS: usize = 4;
+
+async fn write_batch(
+    db: &store::DatabaseConnection,
+    transport: &jobs::Transport,
+    job: &store::webhooks::EventJob,
+    lane: domain::jobs::Lane,
+    mut batch: Vec<Pending>,
+) {
+    let events: Vec<store::webhooks::NewEvent> = batch.iter().map(|(e, _)| e.clone()).collect();
+    let outcomes = match store::webhooks::record_batch(db, &events, job).await {
+        Ok(o) => o,
+        Err(e) => {
+            tracing::warn!(error = %e, events = batch.len(), "webhook batch not written; writing one by one");
+            for (_, reply) in batch.drain(..) {
+                let _ = reply.send(Err(()));
+            }
+            return;
+        }
+    };
+    let mut enqueued = Vec::new();
+    for ((event, reply), outcome) in batch.drain(..).zip(outcomes) {
+        let answer = match outcome.row_id {
+            Some(row) if outcome.is_new => {
+                enqueued.push(jobs::Enqueued {
+                    id: event.job_id,
+                    queue: domain::jobs::Queue::Webhook,
+                    lane,
+                    created: true,
+                    due_now: true,
+                });
+                Ok(Accepted { status: "accepted", event_id: row })
+            }
+            Some(row) => Ok(Accepted { status: "duplicate", event_id: row }),
+            // Stored by a concurrent writer while this statement ran.
+            None => match store::webhooks::find_by_event_id(db, &event.source, &event.event_id).await {
+                Ok(Some(row)) => Ok(Accepted { status: "duplicate", event_id: row }),
+                _ => Err(()),
+            },
+        };
+        // Committed: the answer need not wait for Redis.
+        let _ = reply.send(answer);
+    }
+    // Pushed now when the lanes have room, else by the sweeper from PostgreSQL.
+    transport.dispatch(db, &enqueued).await;
 }
 
 /// The per-source rate limit. When Redis is unreachable the delivery is let through (it is
