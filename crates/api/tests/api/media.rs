@@ -866,7 +866,7 @@ async fn media_bad_forms_get_clear_errors() {
     // An unknown field: 400 unknown_field.
     let form = Form::new()
         .text("input_type", "image")
-        .text("language", "en")
+        .text("colour", "blue")
         .part("media_file", Part::bytes(png.clone()).file_name("note.png"));
     let res = app.client.post(app.url("/chat/send-media")).bearer_auth(&ta).multipart(form).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
