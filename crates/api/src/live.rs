@@ -70,6 +70,7 @@ impl Emit for mpsc::UnboundedSender<Event> {
 
 /// Runs one text turn for `caller`, emitting its events; returns the final response (also
 /// emitted as `complete`). `metadata` is the user's message metadata (`input_type`, ...).
+/// The caller applies the chat rate limit ([`limit`]).
 pub async fn run_turn(
     ctx: Data<AppContext>,
     caller: Principal,
@@ -78,7 +79,6 @@ pub async fn run_turn(
     metadata: Value,
     out: &mut impl Emit,
 ) -> Result<SendResponse, ApiError> {
-    crate::auth::limit(&ctx, &format!("chat:{}", caller.user_id), ctx.settings.rate_limits.chat).await?;
     let assistant = &ctx.assistant;
     let history = ctx.settings.agents.history_messages;
     let turn =
@@ -152,6 +152,11 @@ pub async fn run_turn(
 
 fn task_queued(r: &SendResponse) -> Event {
     json!({"type": "task_queued", "task_id": r.task_id, "session_id": r.session_id})
+}
+
+/// The per-user chat rate limit (shared with `/chat/send`).
+pub async fn limit(ctx: &AppContext, caller: &Principal) -> Result<(), ApiError> {
+    crate::auth::limit(ctx, &format!("chat:{}", caller.user_id), ctx.settings.rate_limits.chat).await
 }
 
 /// Runs a turn and turns a failure into an `error` event.

@@ -46,6 +46,7 @@ fn log_id(user: Uuid, stream_id: Uuid) -> Uuid {
         (status = 200, description = "text/event-stream of the turn's events"),
         (status = 401, body = ErrorBody),
         (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody),
     )
 )]
 #[post("/stream")]
@@ -55,6 +56,9 @@ pub async fn stream(ctx: Data<AppContext>, caller: Authenticated, body: Json<Sen
 
 /// Starts the turn in the background and answers with its event stream.
 pub async fn start(ctx: Data<AppContext>, caller: Principal, req: SendRequest) -> ApiResult<HttpResponse> {
+    // Refusals a client can act on are HTTP errors, before the stream starts.
+    live::limit(&ctx, &caller).await?;
+    agents::chat::check_message(&req.message).map_err(ApiError::from)?;
     let stream_id = Uuid::now_v7();
     let log = log_id(caller.user_id, stream_id);
     let turn_log = ctx.turn_log.clone();

@@ -30,7 +30,7 @@ use uuid::Uuid;
 use crate::auth::authenticate;
 use crate::context::AppContext;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::live::{self, Event};
+use crate::live::{self, Emit, Event};
 use crate::speech::{SpeechSession, SpeechUpdate};
 
 /// How often the token is checked again while the socket is open.
@@ -343,6 +343,10 @@ impl Connection {
         let caller = self.principal.clone();
         let mut out = self.out_tx.clone();
         self.turn = Some(tokio::spawn(async move {
+            if let Err(e) = live::limit(&ctx, &caller).await {
+                out.emit(live::error_of(&e)).await;
+                return;
+            }
             live::run_turn_reporting(ctx, caller, message, session_id, metadata, &mut out).await;
         }));
     }

@@ -1044,3 +1044,37 @@ async fn realtime_complete_is_delivered_even_when_deltas_overflow_a_small_queue(
         }
     }
 }
+
+/// What a client can fix is an HTTP error before any stream starts: an empty message is a 422
+/// and the chat rate limit a 429 with `Retry-After` — for `/chat/stream` and for
+/// `/chat/send` with `Accept: text/event-stream` — and nothing is stored.
+#[tokio::test]
+async fn realtime_sse_refusals_are_http_errors_before_the_stream() {
+    // Three per window: like `/chat/send`, a refused message counts too.
+    let app = TestApp::spawn_with(|s| s.rate_limits.chat = 3).await;
+    let user = app.create_user("sales_rep").await;
+    let t = app.tokens(&user).await.access;
+    let post = |path: &'static str, body: Value, sse: bool| {
+        let mut req = app.client.post(app.url(path)).bearer_auth(&t).json(&body);
+        if sse {
+            req = req.header("Accept", "text/event-stream");
+        }
+        req.send()
+    };
+    let res = post("/chat/stream", json!({"message": "   "}), false).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(error_code(res).await, "invalid_message");
+    // Two more turns are allowed in the window; the next is refused before streaming.
+    for _ in 0..2 {
+        let res = post("/chat/stream", json!({"message": OFFLINE_QUESTION}), false).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+        let body = res.text().await.unwrap();
+        assert!(body.contains("event: complete"), "{body}");
+    }
+    let res = post("/chat/send", json!({"message": OFFLINE_QUESTION}), true).await.unwrap();
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key("retry-after"));
+    let sessions: Value = app.get("/chat/sessions", &t).await.json().await.unwrap();
+    assert_eq!(sessions["sessions"].as_array().unwrap().len(), 2, "{sessions}");
+}
