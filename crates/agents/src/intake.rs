@@ -155,6 +155,8 @@ pub struct Processed {
     pub summary: Value,
     /// The text handed to the agent (untrusted).
     pub extracted_text: String,
+    /// What was said in an audio recording: the request itself when the user typed none.
+    pub spoken: Option<String>,
 }
 
 /// A page read for `/chat/send-url`.
@@ -463,7 +465,7 @@ impl Intake {
             "ocr": img.ocr.as_ref().map(|o| json!({"confidence": o.confidence, "languages": o.languages, "words": o.words})),
             "notes": notes,
         });
-        Ok(Processed { summary, extracted_text: text })
+        Ok(Processed { summary, extracted_text: text, spoken: None })
     }
 
     /// One description of an image by a vision-capable model.
@@ -536,7 +538,7 @@ impl Intake {
             "truncated": doc.truncated,
             "notes": doc.warnings,
         });
-        Ok(Processed { summary, extracted_text: doc.text })
+        Ok(Processed { summary, extracted_text: doc.text, spoken: None })
     }
 
     async fn transcribe_path(&self, wav: &Path, language: Option<&str>) -> Result<media::Transcript, IntakeError> {
@@ -549,8 +551,10 @@ impl Intake {
         let dir = self.scratch_dir().await?;
         let wav = self.av.to_wav(path, &dir.0.join("audio.wav")).await?;
         let mut summary = json!({"duration_secs": wav.duration_secs});
+        let mut spoken = None;
         let (text, description) = match self.transcribe_path(&wav.path, language).await {
             Ok(t) => {
+                spoken = Some(t.text.trim().to_string()).filter(|s| !s.is_empty());
                 summary["language"] = json!(t.language);
                 summary["model"] = json!(t.model);
                 let d = format!(
@@ -562,11 +566,12 @@ impl Intake {
             }
             Err(e) if matches!(e.status(), 503 | 502) || matches!(e, IntakeError::Disabled(_)) => {
                 // The recording is kept; the answer says why there is no transcript.
-                summary["transcription"] = json!({"available": false, "error": e.to_string()});
+                summary["transcription"] = json!({"available": false, "error": e.public_message()});
                 (
                     format!(
-                        "[The recording ({}) could not be transcribed: {e}. The file is kept in the user's files.]",
-                        mmss(wav.duration_secs)
+                        "[The recording ({}) could not be transcribed: {}. The file is kept in the user's files.]",
+                        mmss(wav.duration_secs),
+                        e.public_message()
                     ),
                     format!(
                         "Recording of {} (not transcribed: no speech recognizer is reachable)",
@@ -577,7 +582,7 @@ impl Intake {
             Err(e) => return Err(e),
         };
         summary["description"] = json!(description);
-        Ok(Processed { summary, extracted_text: text })
+        Ok(Processed { summary, extracted_text: text, spoken })
     }
 
     async fn video(
@@ -657,8 +662,8 @@ impl Intake {
                     text.push_str(&format!("Transcript of the audio:\n{}\n\n", t.text.trim()));
                 }
                 Err(e) if matches!(e.status(), 502 | 503) || matches!(e, IntakeError::Disabled(_)) => {
-                    summary["transcription"] = json!({"available": false, "error": e.to_string()});
-                    text.push_str(&format!("[The audio track could not be transcribed: {e}.]\n\n"));
+                    summary["transcription"] = json!({"available": false, "error": e.public_message()});
+                    text.push_str(&format!("[The audio track could not be transcribed: {}.]\n\n", e.public_message()));
                 }
                 Err(e) => return Err(e),
             }
@@ -677,7 +682,7 @@ impl Intake {
         );
         summary["description"] = json!(description);
         progress(90, "Video processed");
-        Ok(Processed { summary, extracted_text: text })
+        Ok(Processed { summary, extracted_text: text, spoken: None })
     }
 
     /// Reads a page for `/chat/send-url`: the SSRF-safe client first; pages that are HTML
@@ -765,7 +770,7 @@ impl Intake {
         });
         let mut summary = summary;
         strip_nul(&mut summary);
-        Ok(PageResult { processed: Processed { summary, extracted_text: text }, screenshot })
+        Ok(PageResult { processed: Processed { summary, extracted_text: text, spoken: None }, screenshot })
     }
 
     /// Analyses one live camera frame (JPEG/PNG/WebP bytes).

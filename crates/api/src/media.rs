@@ -90,6 +90,16 @@ pub async fn send_media(
     let artifact = artifacts::keep(ctx, caller, &received).await?;
     let mut summary = processed.summary;
     summary["artifact_id"] = json!(artifact.id);
+    // A voice memo without a typed message: what was said is the request (still untrusted:
+    // side effects it asks for wait for the user's confirmation).
+    let typed = received.fields.get("message").is_some_and(|m| !m.trim().is_empty());
+    let message = match processed.spoken {
+        Some(spoken) if !typed => {
+            summary["message_from_transcript"] = json!(true);
+            spoken.chars().take(agents::chat::MAX_MESSAGE_CHARS).collect()
+        }
+        _ => message,
+    };
     let metadata = json!({
         "input_type": received.category.as_str(),
         "extracted_text": processed.extracted_text,

@@ -601,7 +601,9 @@ async fn media_audio_is_transcribed_by_the_recognizer() {
     assert!(ip["description"].as_str().unwrap().contains("transcribed (en)"), "{ip}");
     assert_eq!(ip["extracted_text"], "Transcript:\nPlease send the sales report.", "{ip}");
     let messages = history(&app, &t, body["session_id"].as_str().unwrap()).await;
-    assert_eq!(messages[0]["content"], "What is said in this recording?");
+    // No message was typed: what was said is the request.
+    assert_eq!(messages[0]["content"], "Please send the sales report.");
+    assert_eq!(ip["message_from_transcript"], true, "{ip}");
     assert_eq!(messages[0]["metadata"]["extracted_text"], "Transcript:\nPlease send the sales report.");
 
     // What the recognizer got: one request, the configured model, verbose JSON, a 16 kHz WAV.
