@@ -953,3 +953,53 @@ async fn media_errors_do_not_reveal_server_paths() {
     assert_eq!((status, code.as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "unreadable_media"));
     assert!(!message.contains(&app.settings.paths.data_dir) && !message.contains("upload-"), "{message}");
 }
+
+/// A voice memo asking for a side effect: the transcript is the request, the offline skill
+/// makes the PDF, and the e-mail it asks for is held for the user's confirmation (the memo is
+/// untrusted content) — no delivery job exists until the user confirms.
+#[tokio::test]
+async fn media_a_spoken_request_runs_but_its_side_effects_wait_for_consent() {
+    let whisper = media::fake::FakeWhisper::start().await;
+    whisper.set_transcript("Generate the latest financial statement and send it to the CEO.", "en");
+    let url = whisper.base_url();
+    let app = TestApp::spawn_with(move |s| s.input.transcription_base_url = url).await;
+    store::demo::seed_company_demo(&app.db, chrono::Utc::now().date_naive(), 5).await.unwrap();
+    let cfo = app.create_user("finance_manager").await;
+    let t = app.tokens(&cfo).await.access;
+    let dir = Scratch::new();
+    let wav = speech_wav(&dir, "generate the latest financial statement and send it to the CEO");
+
+    let body = send_ok(&app, &t, Upload::new("audio", "memo.wav", wav)).await;
+    assert_eq!(body["input_processed"]["message_from_transcript"], true, "{body}");
+    assert_eq!(body["agent_used"], "finance", "{body}");
+    let pdf = body["artifacts"].as_array().unwrap();
+    assert!(pdf.iter().any(|a| a["type"] == "pdf"), "{body}");
+    let held = body["pending_actions"].as_array().unwrap();
+    assert_eq!(held.len(), 1, "{body}");
+    assert_eq!(held[0]["tool"], "outlook_send_email");
+    assert_eq!(held[0]["input"]["to"], serde_json::json!(["ceo@mezzofy.com"]));
+    assert!(held[0]["reason"].as_str().unwrap().contains("audio"), "{body}");
+    let (jobs, _) = store::jobs::list(
+        &app.db,
+        &store::jobs::JobFilter { queue: Some("delivery".into()), ..Default::default() },
+        0,
+        10,
+    )
+    .await
+    .unwrap();
+    assert!(jobs.is_empty(), "nothing is sent before the user confirms: {jobs:?}");
+
+    // The user confirms: now exactly that e-mail is queued.
+    let id = held[0]["confirmation_id"].as_str().unwrap();
+    let res = app.client.post(app.url(&format!("/chat/confirm/{id}"))).bearer_auth(&t).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let (jobs, _) = store::jobs::list(
+        &app.db,
+        &store::jobs::JobFilter { queue: Some("delivery".into()), ..Default::default() },
+        0,
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+}
