@@ -2,11 +2,7 @@
 //! background skills, and turns that outgrow the timeout, continue as `agent.turn` jobs
 //! (committed before the answer says `queued`).
 
-use std::time::Duration;
-
-use agents::Source;
 use agents::chat::{self, ChatError, ChatResponse, Turn, TurnJob};
-use agents::usage::UsageBuffer;
 use domain::Principal;
 use domain::jobs::Queue;
 use serde::{Deserialize, Serialize};
@@ -95,7 +91,8 @@ pub async fn send(ctx: &AppContext, caller: &Principal, req: SendRequest) -> Api
 }
 
 /// [`send`] for a turn whose message metadata is given (media input: `input_type`,
-/// `extracted_text`, `artifact_id`, ...). The caller has applied the rate limit.
+/// `extracted_text`, `artifact_id`, ...). The caller has applied the rate limit. The same
+/// turn as the streaming endpoints, without their events.
 pub async fn send_with(
     ctx: &AppContext,
     caller: &Principal,
@@ -103,27 +100,8 @@ pub async fn send_with(
     session_id: Option<Uuid>,
     metadata: serde_json::Value,
 ) -> ApiResult<(bool, SendResponse)> {
-    let assistant = &ctx.assistant;
-    let history = ctx.settings.agents.history_messages;
-    let turn = chat::prepare(&ctx.db, caller, message, session_id, metadata, history).await?;
-    // Routing reads the message only.
-    let probe =
-        chat::turn_request(caller, &turn.message, None, turn.session_id, turn.turn_id, Source::Mobile, Vec::new());
-    let route = assistant.route_quick(&probe);
-    if assistant.is_background(&route) {
-        return Ok((true, queue_turn(ctx, caller, &turn, Vec::new(), "This runs in the background").await?));
-    }
-    let usage = UsageBuffer::default();
-    let timeout = Duration::from_secs(ctx.settings.agents.inline_timeout_secs);
-    let answer = chat::answer_turn(assistant, caller, &turn, Source::Mobile, None, usage.clone(), Some(route));
-    match tokio::time::timeout(timeout, answer).await {
-        Ok(r) => Ok((false, r?.into())),
-        Err(_) => {
-            tracing::info!(turn_id = %turn.turn_id, "turn outgrew the inline timeout; continuing as a job");
-            let spent = agents::usage::drain(&usage);
-            Ok((true, queue_turn(ctx, caller, &turn, spent, "This is taking a while").await?))
-        }
-    }
+    let response = crate::live::run_turn(ctx, caller, message, session_id, metadata, &mut crate::live::Discard).await?;
+    Ok((response.status == "queued", response))
 }
 
 /// Writes the question and its `agent.turn` job in one transaction, then pushes the job.

@@ -4,7 +4,6 @@
 //! Same rules as `POST /chat/send`: nothing is written before the answer (or the job) is
 //! ready, and a turn that is cancelled (dropped) writes nothing.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::web::Data;
@@ -62,6 +61,15 @@ impl Emit for mpsc::Sender<Event> {
     }
 }
 
+/// For callers that want only the final response (`POST /chat/send`).
+pub struct Discard;
+
+impl Emit for Discard {
+    async fn emit(&mut self, _: Event) -> bool {
+        true
+    }
+}
+
 impl Emit for mpsc::UnboundedSender<Event> {
     async fn emit(&mut self, event: Event) -> bool {
         self.send(event).is_ok()
@@ -72,19 +80,19 @@ impl Emit for mpsc::UnboundedSender<Event> {
 /// emitted as `complete`). `metadata` is the user's message metadata (`input_type`, ...).
 /// The caller applies the chat rate limit ([`limit`]).
 pub async fn run_turn(
-    ctx: Data<AppContext>,
-    caller: Principal,
-    message: String,
+    ctx: &AppContext,
+    caller: &Principal,
+    message: &str,
     session_id: Option<Uuid>,
     metadata: Value,
     out: &mut impl Emit,
 ) -> Result<SendResponse, ApiError> {
     let assistant = &ctx.assistant;
     let history = ctx.settings.agents.history_messages;
-    let turn =
-        turn_chat::prepare(&ctx.db, &caller, &message, session_id, metadata, history).await.map_err(ApiError::from)?;
+    let turn = turn_chat::prepare(&ctx.db, caller, message, session_id, metadata, history).await?;
+    // Routing reads the message only.
     let probe = turn_chat::turn_request(
-        &caller,
+        caller,
         &turn.message,
         Some(&turn.metadata),
         turn.session_id,
@@ -94,7 +102,7 @@ pub async fn run_turn(
     );
     let route = assistant.route_quick(&probe);
     if assistant.is_background(&route) {
-        let queued = queue_turn(&ctx, &caller, &turn, Vec::new(), "This runs in the background").await?;
+        let queued = queue_turn(ctx, caller, &turn, Vec::new(), "This runs in the background").await?;
         out.emit(task_queued(&queued)).await;
         out.emit(complete(&queued)).await;
         return Ok(queued);
@@ -103,16 +111,8 @@ pub async fn run_turn(
     let usage = UsageBuffer::default();
     let (sink, mut events) = mpsc::unbounded_channel::<TurnEvent>();
     let timeout = Duration::from_secs(ctx.settings.agents.inline_timeout_secs);
-    let answer = {
-        let ctx = ctx.clone();
-        let caller = caller.clone();
-        let turn = turn.clone();
-        let usage = usage.clone();
-        async move {
-            turn_chat::answer_turn(&ctx.assistant, &caller, &turn, Source::Mobile, Some(&sink), usage, Some(route))
-                .await
-        }
-    };
+    let answer =
+        turn_chat::answer_turn(assistant, caller, &turn, Source::Mobile, Some(&sink), usage.clone(), Some(route));
     let mut answer = std::pin::pin!(tokio::time::timeout(timeout, answer));
     let result = loop {
         tokio::select! {
@@ -139,9 +139,9 @@ pub async fn run_turn(
     let response: SendResponse = match result {
         Ok(r) => r.map_err(ApiError::from)?.into(),
         Err(_) => {
-            tracing::info!(turn_id = %turn.turn_id, "streamed turn outgrew the inline timeout; continuing as a job");
+            tracing::info!(turn_id = %turn.turn_id, "turn outgrew the inline timeout; continuing as a job");
             let spent = agents::usage::drain(&usage);
-            let queued = queue_turn(&ctx, &caller, &turn, spent, "This is taking a while").await?;
+            let queued = queue_turn(ctx, caller, &turn, spent, "This is taking a while").await?;
             out.emit(task_queued(&queued)).await;
             queued
         }
@@ -168,7 +168,7 @@ pub async fn run_turn_reporting(
     metadata: Value,
     out: &mut impl Emit,
 ) -> Option<SendResponse> {
-    match run_turn(ctx, caller, message, session_id, metadata, out).await {
+    match run_turn(&ctx, &caller, &message, session_id, metadata, out).await {
         Ok(r) => Some(r),
         Err(e) => {
             if e.code() != "client_gone" {
@@ -178,6 +178,3 @@ pub async fn run_turn_reporting(
         }
     }
 }
-
-/// Shared handle to the context for spawned turns.
-pub type Ctx = Arc<AppContext>;
