@@ -186,3 +186,17 @@ fn truncate(s: &str, n: usize) -> String {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// A processing failure: its status and code, a message without server internals (the
+/// whole error is logged).
+impl From<agents::intake::IntakeError> for ApiError {
+    fn from(e: agents::intake::IntakeError) -> Self {
+        match StatusCode::from_u16(e.status()) {
+            Ok(status) if status != StatusCode::INTERNAL_SERVER_ERROR => {
+                tracing::info!(error = %e, code = e.code(), "input processing refused");
+                ApiError::new(status, e.code(), e.public_message())
+            }
+            _ => ApiError::internal(e),
+        }
+    }
+}

@@ -22,7 +22,6 @@ use crate::auth::limit;
 use crate::chat::{SendResponse, send_with};
 use crate::context::AppContext;
 use crate::error::{ApiError, ApiResult};
-use crate::speech::intake_error;
 
 /// Longest `message` field of a media upload, in bytes.
 const MESSAGE_FIELD_LIMIT: usize = 64 * 1024;
@@ -71,7 +70,7 @@ pub async fn send_media(
     agents::chat::check_message(&message).map_err(ApiError::from)?;
     let intake = &ctx.intake;
     if received.category == Category::Video {
-        let probe = intake.probe(&received.tmp.0).await.map_err(intake_error)?;
+        let probe = intake.probe(&received.tmp.0).await?;
         let max = ctx.settings.input.max_duration_secs;
         if probe.duration_secs() > max as f64 {
             return Err(ApiError::unprocessable(
@@ -85,8 +84,7 @@ pub async fn send_media(
                 .await;
         }
     }
-    let processed =
-        intake.process(&received.tmp.0, &received.detected, received.category, language).await.map_err(intake_error)?;
+    let processed = intake.process(&received.tmp.0, &received.detected, received.category, language).await?;
     let artifact = artifacts::keep(ctx, caller, &received).await?;
     let mut summary = processed.summary;
     summary["artifact_id"] = json!(artifact.id);
@@ -178,7 +176,7 @@ pub async fn send_url(
     {
         return Err(ApiError::not_found("no such session"));
     }
-    let page = ctx.intake.process_url(&req.url).await.map_err(intake_error)?;
+    let page = ctx.intake.process_url(&req.url).await?;
     let mut summary = page.processed.summary;
     if let Some(png) = page.screenshot {
         let storage = artifacts::store(ctx);

@@ -204,29 +204,10 @@ impl SpeechSession {
         }
         let wav = match self.format {
             Format::Pcm16 { sample_rate } => agents::intake::wav_from_pcm16(&audio, sample_rate),
-            Format::Container => self.intake.to_wav(audio).await.map_err(intake_error)?,
+            Format::Container => self.intake.to_wav(audio).await?,
         };
-        let t = self.intake.transcribe_wav(wav, self.language.as_deref()).await.map_err(intake_error)?;
+        let t = self.intake.transcribe_wav(wav, self.language.as_deref()).await?;
         let text = self.settler.lock().map(|mut s| s.finish(&t.text)).unwrap_or(t.text.clone());
         Ok(SpeechFinal { text, language: t.language.or(self.language) })
     }
-}
-
-/// The api error of a processing failure.
-pub fn intake_error(e: agents::intake::IntakeError) -> ApiError {
-    use actix_web::http::StatusCode;
-    let status = match e.status() {
-        413 => StatusCode::PAYLOAD_TOO_LARGE,
-        415 => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        422 => StatusCode::UNPROCESSABLE_ENTITY,
-        502 => StatusCode::BAD_GATEWAY,
-        503 => StatusCode::SERVICE_UNAVAILABLE,
-        504 => StatusCode::GATEWAY_TIMEOUT,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    if status == StatusCode::INTERNAL_SERVER_ERROR {
-        return ApiError::internal(e);
-    }
-    tracing::info!(error = %e, code = e.code(), "input processing refused");
-    ApiError::new(status, e.code(), e.public_message())
 }
