@@ -80,6 +80,12 @@ impl IntakeError {
         }
     }
 
+    /// A service that is off, unreachable or failing (not the input's fault): a recording
+    /// is then kept and the answer says it was not transcribed.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self.status(), 502 | 503)
+    }
+
     /// What the client is told: no server paths, tool output or addresses of this machine
     /// (the full error is logged).
     pub fn public_message(&self) -> String {
@@ -234,19 +240,6 @@ pub fn wav_from_pcm16(pcm: &[u8], sample_rate: u32) -> Vec<u8> {
     out
 }
 
-/// Removes a temporary file or directory when dropped.
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        if self.0.is_dir() {
-            let _ = std::fs::remove_dir_all(&self.0);
-        } else {
-            let _ = std::fs::remove_file(&self.0);
-        }
-    }
-}
-
 fn clip(s: &str, max: usize) -> (String, bool) {
     if s.chars().count() <= max { (s.to_string(), false) } else { (s.chars().take(max).collect(), true) }
 }
@@ -325,10 +318,10 @@ impl Intake {
         self.settings.vision && self.llm.has_vision()
     }
 
-    async fn scratch_dir(&self) -> Result<Scratch, IntakeError> {
-        let dir = self.temp.join(Uuid::now_v7().to_string());
-        tokio::fs::create_dir_all(&dir).await?;
-        Ok(Scratch(dir))
+    /// A working directory under the data directory, removed when dropped.
+    async fn scratch_dir(&self) -> Result<tempfile::TempDir, IntakeError> {
+        tokio::fs::create_dir_all(&self.temp).await?;
+        Ok(tempfile::Builder::new().prefix("intake-").tempdir_in(&self.temp)?)
     }
 
     /// Which processors work here, for `/admin/health`.
@@ -541,15 +534,23 @@ impl Intake {
         Ok(Processed { summary, extracted_text: doc.text, spoken: None })
     }
 
-    async fn transcribe_path(&self, wav: &Path, language: Option<&str>) -> Result<media::Transcript, IntakeError> {
+    /// The recognizer and the options for a speaker's language.
+    fn recognizer(
+        &self,
+        language: Option<&str>,
+    ) -> Result<(&media::Transcriber, media::TranscribeOptions), IntakeError> {
         let t = self.transcriber.as_ref().ok_or(IntakeError::Disabled("speech recognition"))?;
-        let opts = media::TranscribeOptions { language: language.map(String::from), ..Default::default() };
+        Ok((t, media::TranscribeOptions { language: language.map(String::from), ..Default::default() }))
+    }
+
+    async fn transcribe_path(&self, wav: &Path, language: Option<&str>) -> Result<media::Transcript, IntakeError> {
+        let (t, opts) = self.recognizer(language)?;
         Ok(t.transcribe_file(wav, &opts).await?)
     }
 
     async fn audio(&self, path: &Path, language: Option<&str>) -> Result<Processed, IntakeError> {
         let dir = self.scratch_dir().await?;
-        let wav = self.av.to_wav(path, &dir.0.join("audio.wav")).await?;
+        let wav = self.av.to_wav(path, &dir.path().join("audio.wav")).await?;
         let mut summary = json!({"duration_secs": wav.duration_secs});
         let mut spoken = None;
         let (text, description) = match self.transcribe_path(&wav.path, language).await {
@@ -564,7 +565,7 @@ impl Intake {
                 );
                 (format!("Transcript:\n{}", t.text.trim()), d)
             }
-            Err(e) if matches!(e.status(), 503 | 502) || matches!(e, IntakeError::Disabled(_)) => {
+            Err(e) if e.is_unavailable() => {
                 // The recording is kept; the answer says why there is no transcript.
                 summary["transcription"] = json!({"available": false, "error": e.public_message()});
                 (
@@ -602,7 +603,7 @@ impl Intake {
             .av
             .extract_frames(
                 path,
-                &dir.0.join("frames"),
+                &dir.path().join("frames"),
                 self.settings.frame_every_secs as f64,
                 self.settings.max_frames,
             )
@@ -614,14 +615,7 @@ impl Intake {
         for (i, f) in frames.iter().enumerate() {
             progress(10 + (50 * i / n) as u8, &format!("Reading frame {} of {}…", i + 1, frames.len()));
             let mut entry = json!({"at_secs": f.at_secs});
-            let img = input::process_image(
-                f.path.as_path(),
-                &input::ImageOptions {
-                    ocr: self.settings.ocr.then(|| self.ocr.clone()),
-                    ..input::ImageOptions::default()
-                },
-            )
-            .await;
+            let img = input::process_image(f.path.as_path(), &self.image_options()).await;
             match img {
                 Ok(img) => {
                     let text = img.ocr.as_ref().map(|o| o.text.trim().to_string()).unwrap_or_default();
@@ -654,14 +648,14 @@ impl Intake {
         let mut text = String::new();
         if probe.audio.is_some() {
             progress(65, "Separating the audio track…");
-            let wav = self.av.extract_audio_wav(path, &dir.0.join("audio.wav")).await?;
+            let wav = self.av.extract_audio_wav(path, &dir.path().join("audio.wav")).await?;
             progress(75, "Transcribing…");
             match self.transcribe_path(&wav.path, language).await {
                 Ok(t) => {
                     summary["language"] = json!(t.language);
                     text.push_str(&format!("Transcript of the audio:\n{}\n\n", t.text.trim()));
                 }
-                Err(e) if matches!(e.status(), 502 | 503) || matches!(e, IntakeError::Disabled(_)) => {
+                Err(e) if e.is_unavailable() => {
                     summary["transcription"] = json!({"available": false, "error": e.public_message()});
                     text.push_str(&format!("[The audio track could not be transcribed: {}.]\n\n", e.public_message()));
                 }
@@ -698,7 +692,7 @@ impl Intake {
                 && detected.category == Category::File
             {
                 let dir = self.scratch_dir().await?;
-                let file = dir.0.join(format!("download.{}", detected.extension));
+                let file = dir.path().join(format!("download.{}", detected.extension));
                 tokio::fs::write(&file, &page.bytes).await?;
                 let mut p = self.document(&file, &detected).await?;
                 p.summary["type"] = json!("url");
@@ -793,16 +787,15 @@ impl Intake {
     /// Converts audio in any accepted container to 16 kHz mono WAV bytes.
     pub async fn to_wav(&self, bytes: Vec<u8>) -> Result<Vec<u8>, IntakeError> {
         let dir = self.scratch_dir().await?;
-        let input = dir.0.join("speech.bin");
+        let input = dir.path().join("speech.bin");
         tokio::fs::write(&input, &bytes).await?;
-        let wav = self.av.to_wav(&input, &dir.0.join("speech.wav")).await?;
+        let wav = self.av.to_wav(&input, &dir.path().join("speech.wav")).await?;
         Ok(tokio::fs::read(&wav.path).await?)
     }
 
     /// Transcribes WAV bytes (live speech).
     pub async fn transcribe_wav(&self, wav: Vec<u8>, language: Option<&str>) -> Result<SpeechText, IntakeError> {
-        let t = self.transcriber.as_ref().ok_or(IntakeError::Disabled("speech recognition"))?;
-        let opts = media::TranscribeOptions { language: language.map(String::from), ..Default::default() };
+        let (t, opts) = self.recognizer(language)?;
         let out = t.transcribe(media::AudioInput::new(wav, "speech.wav"), &opts).await?;
         Ok(SpeechText { text: out.text.trim().to_string(), language: out.language })
     }

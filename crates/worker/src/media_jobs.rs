@@ -80,8 +80,14 @@ async fn extract(
         storage.read_all(&artifact.path, MAX_VIDEO_BYTES).await.map_err(|e| JobFailure::retry(e.to_string()))?;
     let dir = storage.temp_dir();
     tokio::fs::create_dir_all(&dir).await.map_err(|e| JobFailure::retry(e.to_string()))?;
-    let tmp = TempPath(dir.join(format!("media-{}.{}", ctx.job_id, detected.extension)));
-    tokio::fs::write(&tmp.0, &bytes).await.map_err(|e| JobFailure::retry(e.to_string()))?;
+    // Removed when dropped, however the job ends.
+    let tmp = tempfile::Builder::new()
+        .prefix("media-")
+        .suffix(&format!(".{}", detected.extension))
+        .tempfile_in(&dir)
+        .map_err(|e| JobFailure::retry(e.to_string()))?
+        .into_temp_path();
+    tokio::fs::write(&tmp, &bytes).await.map_err(|e| JobFailure::retry(e.to_string()))?;
     drop(bytes);
 
     // Progress from the processors (sync callbacks) is reported by a companion task.
@@ -102,7 +108,7 @@ async fn extract(
     let report = move |pct: u8, msg: &str| {
         let _ = tx.send((pct, msg.to_string()));
     };
-    let processed = intake.process_with_progress(&tmp.0, &detected, Category::Video, language, &report).await;
+    let processed = intake.process_with_progress(&tmp, &detected, Category::Video, language, &report).await;
     drop(report);
     let _ = reporter.await;
     let processed = processed.map_err(failure)?;
@@ -113,14 +119,6 @@ async fn extract(
         .await
         .map_err(|e| JobFailure::retry(e.to_string()))?;
     Ok(summary)
-}
-
-struct TempPath(std::path::PathBuf);
-
-impl Drop for TempPath {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 /// Adds `media.process` to `registry`.
